@@ -1,0 +1,149 @@
+-- Trace requests normalised (firearm type, Mexican state), flagged (incomplete request,
+-- altered serial, repeat request) and classified (origin, purchaser determination),
+-- following docs/METHOD.md.
+with
+
+requests as (
+
+    select * from {{ ref('stg_trace__requests') }}
+
+),
+
+firearm_types as (
+
+    select * from {{ ref('firearm_types') }}
+
+),
+
+mexican_states as (
+
+    select
+        inegi_code,
+        state_name,
+        {{ normalise_text('state_name') }} as state_key
+    from {{ ref('mexican_states') }}
+
+),
+
+state_aliases as (
+
+    select alias_key as state_key, inegi_code from {{ ref('mexican_state_aliases') }}
+    union all
+    select state_key, inegi_code from mexican_states
+    union all
+    select inegi_code, inegi_code from mexican_states
+    union all
+    select ltrim(inegi_code, '0'), inegi_code from mexican_states
+
+),
+
+results as (
+
+    select * from {{ ref('trace_results') }}
+
+),
+
+serial_checked as (
+
+    select
+        requests.*,
+        (
+            serial_number_key is null
+            or serial_number_key in ('NONE', 'N/A', 'S/N', 'SIN NUMERO', 'UNKNOWN', 'NO VISIBLE')
+        ) and not is_serial_marked_obliterated as is_serial_missing,
+        is_serial_marked_obliterated
+        or regexp_matches(coalesce(serial_number_key, ''), 'OBLITERATED|BORRADO|LIMADO|RAYADO|GROUND OFF')
+        or (
+            length(coalesce(serial_match_key, '')) >= 3
+            and replace(serial_match_key, left(serial_match_key, 1), '') = ''
+        )
+        or (
+            serial_number_key is not null
+            and serial_number_key not in ('NONE', 'N/A', 'S/N', 'SIN NUMERO', 'UNKNOWN', 'NO VISIBLE')
+            and regexp_matches(serial_number_key, '[^A-Z0-9\- ]')
+        ) as has_altered_serial
+    from requests
+
+),
+
+flagged as (
+
+    select
+        serial_checked.*,
+        coalesce(firearm_types.firearm_type, 'UNKNOWN') as firearm_type,
+        coalesce(firearm_types.gun_class, 'other') as gun_class,
+        state_aliases.inegi_code as recovery_state_code,
+        mexican_states.state_name as recovery_state,
+        year(recovery_date) as recovery_year,
+        (
+            manufacturer is null
+            or model is null
+            or caliber is null
+            or is_serial_missing
+            or (
+                country_of_manufacture is not null
+                and country_of_manufacture <> 'US'
+                and importer is null
+                and coalesce(serial_checked.trace_result, '') <> 'FOREIGN_NOT_IMPORTED_TO_US'
+            )
+        ) as is_incomplete_request,
+        case
+            when serial_checked.trace_result = 'FOREIGN_NOT_IMPORTED_TO_US' then 'third_country'
+            when serial_checked.trace_result = 'MANUFACTURER_OR_IMPORTER_NOT_FOUND' then 'undetermined'
+            when country_of_manufacture = 'US' then 'us_manufactured'
+            when country_of_manufacture is not null and importer is not null then 'us_imported'
+            else 'undetermined'
+        end as origin,
+                results.undetermined_reason as result_undetermined_reason
+    from serial_checked
+    left join firearm_types
+        on serial_checked.firearm_type_key = firearm_types.raw_key
+    left join state_aliases
+        on serial_checked.recovery_state_key = state_aliases.state_key
+    left join mexican_states
+        on state_aliases.inegi_code = mexican_states.inegi_code
+    left join results
+        on serial_checked.trace_result = results.trace_result
+
+),
+
+deduplicated as (
+
+    select
+        flagged.*,
+        -- A repeat request can be recognised only by a usable serial number.
+        case
+            when serial_match_key is null or is_serial_missing or has_altered_serial then false
+            else row_number() over (
+                partition by
+                    serial_match_key, manufacturer, recovery_date,
+                    recovery_country, coalesce(recovery_state_code, recovery_state_key), recovery_city
+                order by request_date, trace_number
+            ) > 1
+        end as is_duplicate_request
+    from flagged
+
+),
+
+final as (
+
+    select
+        *,
+        origin in ('us_manufactured', 'us_imported') as is_us_sourced,
+        case
+            when origin not in ('us_manufactured', 'us_imported') then 'not_applicable'
+            when trace_result = 'PURCHASER_IDENTIFIED' then 'determined'
+            when trace_result = 'PENDING' or trace_status = 'PENDING' then 'pending'
+            else 'undetermined'
+        end as purchaser_status,
+        case
+            when origin in ('us_manufactured', 'us_imported')
+                and trace_result <> 'PURCHASER_IDENTIFIED'
+                and not (trace_result = 'PENDING' or trace_status = 'PENDING')
+                then coalesce(result_undetermined_reason, 'other')
+        end as undetermined_reason
+    from deduplicated
+
+)
+
+select * exclude (result_undetermined_reason) from final

@@ -1,0 +1,68 @@
+-- One row per trace request that passed its contract, typed and cleaned.
+-- Personal data stops here: the purchaser leaves only as a keyed hash.
+with
+
+source as (
+
+    select * from {{ source('raw', 'trace') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(trace_number) as trace_number,
+        _load_id as load_id,
+        _file_name as file_name,
+        _row_number as file_row_number,
+
+        -- dates
+        {{ parse_date('request_date') }} as request_date,
+        {{ parse_date('recovery_date') }} as recovery_date,
+        {{ parse_date('purchase_date') }} as purchase_date,
+
+        -- request
+        {{ normalise_text('requesting_agency') }} as requesting_agency,
+
+        -- recovery
+        upper(trim(recovery_country)) as recovery_country,
+        nullif(trim(recovery_state), '') as recovery_state_as_sent,
+        {{ normalise_text('recovery_state') }} as recovery_state_key,
+        {{ normalise_text('recovery_city') }} as recovery_city,
+
+        -- firearm
+        {{ normalise_text('firearm_type') }} as firearm_type_key,
+        {{ normalise_text('manufacturer') }} as manufacturer,
+        {{ normalise_text('model') }} as model,
+        {{ normalise_text('caliber') }} as caliber,
+        nullif(trim(serial_number), '') as serial_number,
+        {{ normalise_text('serial_number') }} as serial_number_key,
+        {{ normalise_serial('serial_number') }} as serial_match_key,
+        coalesce(upper(trim(serial_obliterated)) = 'Y', false) as is_serial_marked_obliterated,
+        nullif(upper(trim(country_of_manufacture)), '') as country_of_manufacture,
+        {{ normalise_text('importer') }} as importer,
+
+        -- result
+        upper(trim(trace_status)) as trace_status,
+        upper(trim(trace_result)) as trace_result,
+        nullif(trim(ffl_license_number), '') as ffl_license_number,
+
+        -- purchaser: a keyed hash, never the name
+        case
+            when nullif(trim(purchaser_name), '') is not null
+                then sha256(
+                    '{{ env_var("TRACEPIPE_PII_KEY") }}' || '|'
+                    || {{ normalise_text('purchaser_name') }} || '|'
+                    || coalesce(trim(purchaser_dob), '')
+                )
+        end as purchaser_key,
+
+        -- lineage
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

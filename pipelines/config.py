@@ -1,0 +1,83 @@
+"""Settings: every path and knob of the pipeline, read from the environment in one place.
+
+All outputs live under one data folder (``TRACEPIPE_DATA_DIR``, default ``<repo>/data``,
+which git ignores). Every other path defaults to a place inside it and can be moved
+with its own variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+KINDS = ("trace", "seizures", "licensees", "multiple_sales")
+
+
+def _path(env: dict[str, str], name: str, default: Path) -> Path:
+    value = env.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    rejected_dir: Path
+    warehouse_path: Path
+    published_dir: Path
+    reports_dir: Path
+    airflow_home: Path
+    dbt_project_dir: Path
+    dbt_target_dir: Path
+    expectations_dir: Path
+    dags_dir: Path
+    keep_releases: int = 5
+    pii_key: str = field(default="", repr=False)
+    dbt_threads: int = 1
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data = _path(env, "TRACEPIPE_DATA_DIR", PROJECT_ROOT / "data")
+        return cls(
+            data_dir=data,
+            landing_dir=_path(env, "TRACEPIPE_LANDING_DIR", data / "landing"),
+            rejected_dir=_path(env, "TRACEPIPE_REJECTED_DIR", data / "rejected"),
+            warehouse_path=_path(env, "TRACEPIPE_WAREHOUSE", data / "warehouse" / "warehouse.duckdb"),
+            published_dir=_path(env, "TRACEPIPE_PUBLISHED_DIR", data / "published"),
+            reports_dir=_path(env, "TRACEPIPE_REPORTS_DIR", data / "reports"),
+            airflow_home=_path(env, "AIRFLOW_HOME", data / "airflow"),
+            dbt_project_dir=PROJECT_ROOT / "dbt_project",
+            dbt_target_dir=_path(env, "TRACEPIPE_DBT_TARGET_DIR", data / "dbt" / "target"),
+            expectations_dir=PROJECT_ROOT / "expectations",
+            dags_dir=PROJECT_ROOT / "dags",
+            keep_releases=int(env.get("TRACEPIPE_KEEP_RELEASES", "5")),
+            pii_key=env.get("TRACEPIPE_PII_KEY", ""),
+            dbt_threads=int(env.get("TRACEPIPE_DBT_THREADS", "1")),
+        )
+
+    @property
+    def current_link(self) -> Path:
+        """What analysts open: a symlink to the directory of the live release."""
+        return self.published_dir / "current"
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.published_dir / "releases"
+
+    def ensure_dirs(self) -> None:
+        for path in (
+            self.landing_dir,
+            self.rejected_dir,
+            self.warehouse_path.parent,
+            self.published_dir,
+            self.releases_dir,
+            self.reports_dir,
+            self.dbt_target_dir,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+        for kind in KINDS:
+            (self.landing_dir / kind).mkdir(parents=True, exist_ok=True)

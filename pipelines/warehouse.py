@@ -1,0 +1,39 @@
+"""The pipeline's working DuckDB file: opened, used and closed by one step at a time.
+
+DuckDB allows one writer or many readers per file, never both, so no step keeps the
+file open longer than it works, and analysts never open it (they read a published copy).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from pipelines.config import Settings
+
+
+@contextmanager
+def connect(
+    settings: Settings, read_only: bool = False, wait_seconds: float = 30.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse; waits a while if another process holds the lock."""
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the warehouse {settings.warehouse_path} is in use by another process "
+                    f"({exc}); steps that write it must not run at the same time"
+                ) from exc
+            time.sleep(0.5)
+    try:
+        yield con
+    finally:
+        con.close()
