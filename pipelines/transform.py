@@ -1,10 +1,19 @@
-"""Transform: the dbt project built against the warehouse, in-process."""
+"""Transform: the dbt project built against the warehouse.
+
+dbt runs in a child process: when it ends, its DuckDB connection and file lock are gone
+for certain, whatever dbt-duckdb caches, so the next step can open the warehouse.
+Results are read from dbt's own ``run_results.json``.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipelines.config import Settings
 from pipelines.secrets import pii_key
@@ -22,6 +31,7 @@ class TransformResult:
     success: bool
     nodes: dict[str, int] = field(default_factory=dict)  # status -> count
     failures: list[str] = field(default_factory=list)
+    output: str = ""
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -31,16 +41,20 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_LOG_PATH": str(settings.dbt_target_dir.parent / "logs"),
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
+        "DBT_USE_COLORS": "False",
     }
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
 
 
 def run_dbt(settings: Settings, *args: str) -> TransformResult:
     """Run one dbt command (``build``, ``test``, ``parse``...) against the warehouse."""
-    from dbt.cli.main import dbtRunner
-
     settings.ensure_dirs()
-    os.environ.update(dbt_env(settings))
     argv = [
+        dbt_executable(),
         *args,
         "--project-dir",
         str(settings.dbt_project_dir),
@@ -52,24 +66,34 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
         str(settings.dbt_threads),
     ]
     log.info("dbt %s", " ".join(args))
-    outcome = dbtRunner().invoke(argv)
-    result = TransformResult(command=" ".join(args), success=bool(outcome.success))
-    if outcome.exception is not None:
-        result.failures.append(f"dbt could not run: {outcome.exception}")
-    elif outcome.result is not None and hasattr(outcome.result, "results"):
-        for node in outcome.result.results:
-            status = str(node.status)
+    results_file = settings.dbt_target_dir / "run_results.json"
+    results_file.unlink(missing_ok=True)
+    proc = subprocess.run(
+        argv,
+        env={**os.environ, **dbt_env(settings)},
+        capture_output=True,
+        text=True,
+    )
+    output = proc.stdout + proc.stderr
+    result = TransformResult(command=" ".join(args), success=proc.returncode == 0, output=output)
+    if results_file.exists():
+        for node in json.loads(results_file.read_text()).get("results", []):
+            status = node.get("status")
             result.nodes[status] = result.nodes.get(status, 0) + 1
-            if status in ("error", "fail"):
-                result.failures.append(f"{node.node.unique_id}: {node.message}")
+            if status in ("error", "fail", "runtime error"):
+                result.failures.append(f"{node.get('unique_id')}: {node.get('message')}")
+    if not result.success and not result.failures:
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        result.failures.append(f"dbt exited with {proc.returncode}:\n{tail}")
     return result
 
 
 def transform(settings: Settings) -> TransformResult:
-    """``dbt seed`` + ``dbt build``: every model built and every data and unit test run."""
+    """``dbt build``: seeds, every model, every data test and unit test."""
     result = run_dbt(settings, "build")
     if not result.success:
         raise TransformFailed(
             "dbt build failed; nothing was published:\n  " + "\n  ".join(result.failures)
         )
+    log.info("dbt build: %s", ", ".join(f"{v} {k}" for k, v in sorted(result.nodes.items())))
     return result
