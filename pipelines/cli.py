@@ -1,0 +1,296 @@
+"""``tracepipe``: the pipeline from the command line.
+
+    tracepipe demo              generate a sample into landing/ and run it through Airflow
+    tracepipe run               ingest, transform, audit, publish, report (no Airflow)
+    tracepipe airflow           one run of the trace_pipeline DAG, in-process
+    tracepipe generate          write calibrated sample exports
+    tracepipe ingest | transform | audit | publish | report   one step
+    tracepipe rollback          make the previous release current again
+    tracepipe status            releases, loads and quarantine at a glance
+
+Exit status: 0 done, 1 failed (nothing published), 2 release held by the audit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pipelines.config import KINDS, Settings
+
+EXIT_FAILED = 1
+EXIT_HELD = 2
+
+log = logging.getLogger("tracepipe")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("great_expectations", "py.warnings"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _print_ingest(summary: dict) -> None:
+    files = summary["files"]
+    shown = [f for f in files if f["status"] != "already_loaded"]
+    print(
+        f"ingest: {len(shown)} new file(s); rows read {summary['rows_read']:,}, "
+        f"loaded {summary['rows_loaded']:,}, quarantined {summary['rows_quarantined']:,}"
+    )
+    for f in shown:
+        line = f"  {f['status']:<17} {f['kind']}/{f['file_name']}"
+        if f["status"] == "loaded":
+            line += f"  read {f['rows_read']:,}  loaded {f['rows_loaded']:,}  quarantined {f['rows_quarantined']:,}"
+        else:
+            line += f"  {f['reason']}"
+        print(line)
+        for example in f.get("quarantine_examples", [])[:2]:
+            print(f"      e.g. {example}")
+    rejected = [f for f in shown if f["status"] == "rejected"]
+    if rejected:
+        print(
+            f"  {len(rejected)} file(s) set aside in the rejected/ folder, each with a "
+            ".reason.txt; fix or re-request them and land them again."
+        )
+
+
+def cmd_generate(settings: Settings, args) -> int:
+    from pipelines.generate import generate
+
+    out = Path(args.out) if args.out else settings.landing_dir
+    summary = generate(out=out, scale=args.scale, seed=args.seed)
+    print(f"generated sample exports in {out}")
+    print(f"  {summary}")
+    return 0
+
+
+def cmd_ingest(settings: Settings, args) -> int:
+    from pipelines import steps
+
+    _print_ingest(steps.ingest(settings))
+    return 0
+
+
+def cmd_transform(settings: Settings, args) -> int:
+    from pipelines import steps
+
+    result = steps.transform(settings)
+    print(f"dbt build: {result['nodes']}")
+    return 0
+
+
+def cmd_audit(settings: Settings, args) -> int:
+    from pipelines import steps
+
+    summary = steps.audit(settings, args.run_id or steps.new_run_id())
+    _print_audit(summary)
+    return 0 if summary["decision"] == "publish" else EXIT_HELD
+
+
+def _print_audit(summary: dict) -> None:
+    print(f"audit: decision {summary['decision'].upper()}")
+    for reason in summary["reasons"]:
+        print(f"  blocking: {reason}")
+    print(f"  validation report: {summary['report_html']}")
+
+
+def cmd_publish(settings: Settings, args) -> int:
+    from pipelines import steps
+
+    run_id = args.run_id or _latest_run(settings)
+    report_json = settings.reports_dir / run_id / "validation.json"
+    if not report_json.exists():
+        print(f"no validation report for run {run_id}: run `tracepipe audit` first", file=sys.stderr)
+        return EXIT_FAILED
+    validation = json.loads(report_json.read_text())
+    summary = {
+        "run_id": run_id,
+        "decision": validation["decision"],
+        "reasons": validation["reasons"],
+        "report_json": str(report_json),
+        "report_html": str(report_json.with_suffix(".html")),
+    }
+    published = steps.publish(settings, run_id, summary)
+    print(f"published release {published['release_id']}: {published['database']}")
+    return 0
+
+
+def _latest_run(settings: Settings) -> str:
+    runs = sorted(p.parent.name for p in settings.reports_dir.glob("*/validation.json"))
+    if not runs:
+        raise SystemExit("no audited run found: run `tracepipe audit` first")
+    return runs[-1]
+
+
+def cmd_report(settings: Settings, args) -> int:
+    from pipelines import steps
+
+    out = steps.report(settings, args.run_id or steps.new_run_id())
+    print(f"figures: {out['report']}")
+    return 0
+
+
+def cmd_run(settings: Settings, args) -> int:
+    from pipelines import steps
+
+    run_id = steps.new_run_id()
+    ingest_summary = steps.ingest(settings)
+    _print_ingest(ingest_summary)
+    result = steps.transform(settings)
+    print(f"transform: dbt build {result['nodes']}")
+    audit_summary = steps.audit(settings, run_id)
+    _print_audit(audit_summary)
+    published = steps.publish(settings, run_id, audit_summary)
+    print(f"published release {published['release_id']}: {published['marts']}")
+    figures = steps.report(settings, run_id)
+    print(f"figures: {figures['report']}")
+    _print_where(settings)
+    return 0
+
+
+def cmd_airflow(settings: Settings, args) -> int:
+    from pipelines import orchestration
+
+    print(f"running DAG {args.dag} with Airflow (metadata: {settings.airflow_home}/airflow.db)")
+    proc = orchestration.run_dag(settings, args.dag)
+    if proc.returncode != 0:
+        print(f"the Airflow run of {args.dag} failed; see the task log above", file=sys.stderr)
+        return EXIT_FAILED
+    _print_where(settings)
+    return 0
+
+
+def cmd_demo(settings: Settings, args) -> int:
+    settings.ensure_dirs()
+    has_files = any(any((settings.landing_dir / k).iterdir()) for k in KINDS)
+    if not has_files:
+        from pipelines.generate import generate
+
+        summary = generate(out=settings.landing_dir, scale=args.scale, seed=args.seed)
+        print(f"generated a sample (scale {args.scale}) in {settings.landing_dir}: {summary}")
+    else:
+        print(f"landing folder {settings.landing_dir} already holds exports; using them")
+    if args.no_airflow:
+        return cmd_run(settings, args)
+    args.dag = "trace_pipeline"
+    return cmd_airflow(settings, args)
+
+
+def _print_where(settings: Settings) -> None:
+    db = settings.current_link / "marts.duckdb"
+    print()
+    print(f"published marts: {db}")
+    print(f"  open them:     .venv/bin/duckdb -readonly {db}")
+    print(f"  parquet:       {settings.current_link / 'parquet'}")
+    print(f"  reports:       {settings.reports_dir}")
+
+
+def cmd_rollback(settings: Settings, args) -> int:
+    from pipelines import publish
+
+    previous = publish.rollback(settings)
+    print(f"current release is now {previous}")
+    return 0
+
+
+def cmd_status(settings: Settings, args) -> int:
+    from pipelines import publish
+    from pipelines.warehouse import connect
+
+    print(f"data folder:     {settings.data_dir}")
+    print(f"current release: {publish.current_release(settings) or 'none'}")
+    print(f"kept releases:   {', '.join(publish.list_releases(settings)) or 'none'}")
+    if settings.warehouse_path.exists():
+        with connect(settings, read_only=True) as con:
+            tables = {
+                r[0] for r in con.execute(
+                    "select table_name from information_schema.tables where table_schema='meta'"
+                ).fetchall()
+            }
+            if "load_ledger" in tables:
+                rows = con.execute(
+                    "select kind, status, count(*), sum(rows_read), sum(rows_loaded), "
+                    "sum(rows_quarantined) from meta.load_ledger group by all order by all"
+                ).fetchall()
+                print("loads (kind, status, files, read, loaded, quarantined):")
+                for row in rows:
+                    print("  " + "  ".join(str(v) for v in row))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tracepipe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="generate a sample and run it end to end through Airflow")
+    p.add_argument("--scale", type=float, default=0.01)
+    p.add_argument("--seed", type=int, default=2016)
+    p.add_argument("--no-airflow", action="store_true", help="run the steps directly")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="ingest, transform, audit, publish, report")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("airflow", help="one run of a DAG through Airflow, in-process")
+    p.add_argument("--dag", default="trace_pipeline")
+    p.set_defaults(func=cmd_airflow)
+
+    p = sub.add_parser("generate", help="write calibrated sample exports")
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=2016)
+    p.add_argument("--out", help="folder to write into (default: the landing folder)")
+    p.set_defaults(func=cmd_generate)
+
+    for name, func, text in (
+        ("ingest", cmd_ingest, "load newly landed exports"),
+        ("transform", cmd_transform, "dbt build"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.set_defaults(func=func)
+    for name, func, text in (
+        ("audit", cmd_audit, "run the expectation suites and decide"),
+        ("publish", cmd_publish, "publish an audited run (default: the latest)"),
+        ("report", cmd_report, "draw the figures from the published marts"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--run-id")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("rollback", help="make the previous release current again")
+    p.set_defaults(func=cmd_rollback)
+    p = sub.add_parser("status", help="releases, loads and quarantine")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    settings = Settings.from_env()
+    from pipelines.publish import PublishRefused
+    from pipelines.steps import ReleaseHeld
+    from pipelines.transform import TransformFailed
+
+    try:
+        return args.func(settings, args)
+    except ReleaseHeld as exc:
+        print(f"RELEASE HELD: {exc}", file=sys.stderr)
+        return EXIT_HELD
+    except (TransformFailed, PublishRefused) as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Airflow on the embedded defaults: a SQLite metadata database under the data folder,
+the project's ``dags/`` folder, no example DAGs, no server. ``run_dag`` runs a DAG
+in-process with ``airflow dags test`` (the scheduler's code path, without a scheduler).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pipelines.config import Settings
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "trace_pipeline"
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(settings.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES_REGEXP": r"pipelines\..*",
+        "TRACEPIPE_DATA_DIR": str(settings.data_dir),
+        "TRACEPIPE_LANDING_DIR": str(settings.landing_dir),
+        "TRACEPIPE_REJECTED_DIR": str(settings.rejected_dir),
+        "TRACEPIPE_WAREHOUSE": str(settings.warehouse_path),
+        "TRACEPIPE_PUBLISHED_DIR": str(settings.published_dir),
+        "TRACEPIPE_REPORTS_DIR": str(settings.reports_dir),
+        "TRACEPIPE_DBT_TARGET_DIR": str(settings.dbt_target_dir),
+    }
+    env.setdefault(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        f"sqlite:///{settings.airflow_home / 'airflow.db'}",
+    )
+    return env
+
+
+def airflow_executable() -> str:
+    candidate = Path(sys.executable).with_name("airflow")
+    return str(candidate) if candidate.exists() else "airflow"
+
+
+def _run(settings: Settings, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [airflow_executable(), *args],
+        env=airflow_env(settings),
+        capture_output=capture,
+        text=True,
+    )
+
+
+def migrate(settings: Settings) -> None:
+    """Create or upgrade the metadata database (idempotent)."""
+    proc = _run(settings, "db", "migrate", capture=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def run_dag(settings: Settings, dag_id: str = DAG_ID, capture: bool = False):
+    """Run one DAG run to the end in-process; returns the finished process."""
+    migrate(settings)
+    return _run(settings, "dags", "test", dag_id, capture=capture)

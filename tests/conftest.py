@@ -1,0 +1,116 @@
+"""Shared fixtures: every test works in its own temporary data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+# Airflow reads its home at import: keep it away from the user's data folder.
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).parent.parent / "data" / "test-airflow"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from exports import trace_row, write_export  # noqa: E402
+
+from pipelines.config import Settings  # noqa: E402
+
+
+def make_settings(root: Path) -> Settings:
+    return Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), "TRACEPIPE_PII_KEY": "test-key"})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = make_settings(tmp_path / "data")
+    s.ensure_dirs()
+    return s
+
+
+def sample_trace_rows() -> list[dict[str, str]]:
+    """A small, fully known set of Mexico traces over three recovery years."""
+    rows = []
+    n = 0
+
+    def add(year: int, count: int, **overrides: str) -> None:
+        nonlocal n
+        for _ in range(count):
+            n += 1
+            row = trace_row(
+                trace_number=f"T{year}-{n:07d}",
+                serial_number=f"SN{n:06d}",
+                recovery_date=f"{year}-05-10",
+                request_date=f"{year}-06-01",
+                purchase_date=f"{year - 2}-01-15",
+            )
+            row.update(overrides)
+            rows.append(row)
+
+    # 2010: 4 US-manufactured, 1 US-imported, 2 third-country, 1 undetermined
+    add(2010, 4)
+    add(2010, 1, country_of_manufacture="AT", manufacturer="GLOCK", importer="GLOCK INC",
+        firearm_type="PISTOLA", trace_result="FFL_NO_RESPONSE", purchase_date="")
+    add(2010, 2, country_of_manufacture="CN", manufacturer="NORINCO", importer="",
+        trace_result="FOREIGN_NOT_IMPORTED_TO_US", ffl_license_number="", purchase_date="",
+        purchaser_name="", purchaser_dob="", purchaser_address="")
+    add(2010, 1, country_of_manufacture="", manufacturer="", trace_result="INCOMPLETE_REQUEST",
+        ffl_license_number="", purchase_date="", purchaser_name="", purchaser_dob="",
+        purchaser_address="")
+    # 2011: 3 US-manufactured, one of them with an obliterated serial; 1 undetermined
+    add(2011, 2)
+    add(2011, 1, serial_number="BORRADO", trace_result="OBLITERATED_SERIAL",
+        ffl_license_number="", purchase_date="", purchaser_name="", purchaser_dob="",
+        purchaser_address="")
+    add(2011, 1, trace_result="MANUFACTURER_OR_IMPORTER_NOT_FOUND", ffl_license_number="",
+        purchase_date="", purchaser_name="", purchaser_dob="", purchaser_address="")
+    # 2012: 2 US-manufactured, recovered in the US (not in the Mexico marts)
+    add(2012, 2, recovery_country="US", recovery_state="TX", recovery_city="EL PASO")
+    add(2012, 1)
+    return rows
+
+
+# recovery_year: (traced, us_manufactured, us_imported, third_country, undetermined)
+SAMPLE_ORIGIN = {
+    2010: (8, 4, 1, 2, 1),
+    2011: (4, 3, 0, 0, 1),
+    2012: (1, 1, 0, 0, 0),
+}
+
+
+def land_sample(settings: Settings) -> None:
+    rows = sample_trace_rows()
+    # A repeat request for the first firearm, in a second, day-first, Latin-1 file.
+    repeat = dict(rows[0], trace_number="T2010-REPEAT", request_date="2010-07-01")
+    for row in (repeat,):
+        for col in ("request_date", "recovery_date", "purchase_date", "purchaser_dob"):
+            if row[col]:
+                y, m, d = row[col].split("-")
+                row[col] = f"{d}/{m}/{y}"
+    write_export(settings.landing_dir / "trace" / "trace_2010_2012.csv", "trace", rows)
+    write_export(
+        settings.landing_dir / "trace" / "trace_repeat.csv", "trace", [repeat],
+        encoding="cp1252", line_end="\r\n",
+    )
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Settings:
+    """A data folder where the sample went through ingest, transform, audit and publish."""
+    from pipelines import steps
+
+    s = make_settings(tmp_path_factory.mktemp("built") / "data")
+    s.ensure_dirs()
+    land_sample(s)
+    steps.run_all(s)
+    return s
+
+
+@pytest.fixture
+def built_copy(built: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the built data folder, for tests that change it."""
+    target = tmp_path / "data"
+    shutil.copytree(built.data_dir, target, symlinks=True)
+    return make_settings(target)

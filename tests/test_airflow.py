@@ -1,0 +1,63 @@
+"""Airflow runs the DAGs: every DAG file imports, and the trace pipeline runs end to end
+in-process on a SQLite metadata database, while an analyst reads the published marts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+from conftest import SAMPLE_ORIGIN, land_sample
+
+from pipelines import orchestration, publish
+from pipelines.config import PROJECT_ROOT
+
+
+def test_every_dag_file_imports_without_error(settings):
+    """DagBag in a child process, with the project's Airflow settings."""
+    code = textwrap.dedent(
+        f"""
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(PROJECT_ROOT / 'dags')!r})
+        assert not bag.import_errors, bag.import_errors
+        assert "trace_pipeline" in bag.dags, list(bag.dags)
+        dag = bag.dags["trace_pipeline"]
+        print(sorted(t.task_id for t in dag.tasks))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=orchestration.airflow_env(settings),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "['audit', 'ingest', 'publish', 'report', 'transform']" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(settings):
+    land_sample(settings)
+    first = orchestration.run_dag(settings, capture=True)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
+    release = publish.current_release(settings)
+    assert release is not None
+
+    # An analyst holds the published file open while the pipeline runs again.
+    reader = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
+    try:
+        (settings.landing_dir / "trace" / "extra.csv").write_text(
+            (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0] + "\n"
+        )
+        second = orchestration.run_dag(settings, capture=True)
+        assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
+        rows = reader.execute("select recovery_year, n_traced from origin_by_year order by 1").fetchall()
+    finally:
+        reader.close()
+    assert {y: n for y, n in rows} == {y: v[0] for y, v in SAMPLE_ORIGIN.items()}
+    assert publish.current_release(settings) != release
+    assert len(publish.list_releases(settings)) == 2
+    output = second.stdout + second.stderr
+    assert "DOE, JOHN" not in output and "1980-01-02" not in output

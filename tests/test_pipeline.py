@@ -1,0 +1,171 @@
+"""The steps together: dbt builds and tests the models, the audit really evaluates, the
+published mart holds the expected rows, and releases are atomic."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from conftest import SAMPLE_ORIGIN
+
+from pipelines import audit, publish, steps
+from pipelines.transform import run_dbt
+
+
+def published_rows(settings, sql):
+    con = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def warehouse_frame(settings, sql):
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def test_published_origin_mart_holds_the_expected_rows(built):
+    got = published_rows(
+        built,
+        "select recovery_year, n_traced, n_us_manufactured, n_us_imported, n_third_country, "
+        "n_undetermined from origin_by_year order by 1",
+    )
+    assert {r[0]: r[1:] for r in got} == SAMPLE_ORIGIN
+
+
+def test_repeat_request_is_flagged_and_left_out(built):
+    frame = warehouse_frame(
+        built,
+        "select trace_number, is_duplicate_request from intermediate.int_trace_requests_flagged "
+        "where is_duplicate_request",
+    )
+    assert frame["trace_number"].tolist() == ["T2010-REPEAT"]
+
+
+def test_parquet_copy_matches_the_duckdb_mart(built):
+    parquet = built.current_link / "parquet" / "origin_by_year.parquet"
+    con = duckdb.connect()
+    try:
+        from_parquet = con.execute(f"select * from '{parquet}' order by recovery_year").fetchall()
+    finally:
+        con.close()
+    assert from_parquet == published_rows(built, "select * from origin_by_year order by recovery_year")
+
+
+def test_dbt_unit_tests_run_and_pass(built):
+    result = run_dbt(built, "test", "--select", "test_type:unit")
+    assert result.success, result.failures
+    assert result.nodes.get("pass", 0) >= 3
+
+
+def test_dbt_unit_test_fails_when_the_rule_is_broken(built_copy, tmp_path):
+    """The unit tests can fail: run them against a copy of the project with a broken rule."""
+    import shutil
+
+    from pipelines.config import Settings
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(built_copy.dbt_project_dir, project)
+    model = project / "models" / "intermediate" / "int_trace_requests_flagged.sql"
+    model.write_text(model.read_text().replace("'OBLITERATED|BORRADO|LIMADO|RAYADO|GROUND OFF'", "'OBLITERATED'"))
+    broken = Settings(**{**built_copy.__dict__, "dbt_project_dir": project})
+    result = run_dbt(broken, "test", "--select", "test_type:unit")
+    assert not result.success
+    assert any("altered_serial_forms_are_flagged" in f for f in result.failures)
+
+
+def test_every_expectation_really_evaluates(built):
+    result = audit.audit(built, run_id="evaluated")
+    assert result.checks
+    for check in result.checks:
+        assert check.evaluated, (check.check, check.error)
+        assert check.unexpected_count is not None or check.observed_value is not None
+    assert result.decision == "publish"
+
+
+def test_a_known_bad_row_is_caught_and_holds_the_release(built):
+    frame = warehouse_frame(built, "select * from intermediate.int_trace_requests_flagged")
+    bad = frame.index[frame["trace_number"] == "T2010-0000001"][0]
+    frame.loc[bad, "serial_number_key"] = "LIMADO"  # altered, but not flagged
+    frame.loc[bad, "has_altered_serial"] = False
+    missing = frame.index[frame["trace_number"] == "T2010-0000002"][0]
+    frame.loc[missing, "model"] = None  # incomplete, but not flagged
+    frame.loc[missing, "is_incomplete_request"] = False
+
+    result = audit.audit(built, run_id="known-bad", frames={"trace_requests": frame})
+
+    assert result.decision == "hold"
+    failed = {c.check: c for c in result.blocking}
+    altered = failed["every altered serial is flagged has_altered_serial"]
+    assert altered.unexpected_count == 1
+    assert any("T2010-0000001" in e for e in altered.examples)
+    assert "every request without a model is flagged is_incomplete_request" in failed
+    assert "DOE" not in (built.reports_dir / "known-bad" / "validation.html").read_text()
+
+
+def test_the_validation_report_is_written_as_json_and_html(built):
+    result = audit.audit(built, run_id="report-files")
+    summary = audit.read_summary(built.reports_dir / "report-files" / "validation.json")
+    assert summary["decision"] == result.decision == "publish"
+    assert summary["n_checks"] == len(result.checks)
+    page = (built.reports_dir / "report-files" / "validation.html").read_text()
+    assert "Decision: PUBLISH" in page and "<style>" in page and "http" not in page
+
+
+def test_a_held_release_leaves_the_current_one_in_place(built_copy):
+    before = publish.current_release(built_copy)
+    held = {"decision": "hold", "reasons": ["trace_requests: something"], "report_html": "r.html", "report_json": "r.json"}
+    with pytest.raises(steps.ReleaseHeld, match="something"):
+        steps.publish(built_copy, "held-run", held)
+    assert publish.current_release(built_copy) == before
+    assert publish.list_releases(built_copy) == [before]
+
+
+def test_publish_swaps_the_release_and_rollback_returns_to_the_previous(built_copy):
+    first = publish.current_release(built_copy)
+    summary = {"decision": "publish", "reasons": [], "report_html": "r.html", "report_json": "r.json"}
+    second = steps.publish(built_copy, "zz-second", summary)["release_id"]
+    assert publish.current_release(built_copy) == second
+    assert publish.list_releases(built_copy) == [first, second]
+
+    assert publish.rollback(built_copy) == first
+    assert publish.current_release(built_copy) == first
+    rows = published_rows(built_copy, "select count(*) from origin_by_year")
+    assert rows == [(len(SAMPLE_ORIGIN),)]
+
+
+def test_old_releases_are_pruned_to_the_setting(built_copy):
+    from pipelines.config import Settings
+
+    keep2 = Settings(**{**built_copy.__dict__, "keep_releases": 2})
+    summary = {"decision": "publish", "reasons": [], "report_html": "r.html", "report_json": "r.json"}
+    for n in range(3):
+        steps.publish(keep2, f"zz-{n}", summary)
+    assert publish.list_releases(keep2) == ["zz-1", "zz-2"]
+    assert publish.current_release(keep2) == "zz-2"
+
+
+def test_manifest_records_inputs_counts_validation_and_code_version(built):
+    import json
+
+    manifest = json.loads((built.current_link / "manifest.json").read_text())
+    assert manifest["validation"] == "publish"
+    assert manifest["marts"]["origin_by_year"] == len(SAMPLE_ORIGIN)
+    assert {i["file_name"] for i in manifest["inputs"]} == {"trace_2010_2012.csv", "trace_repeat.csv"}
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert manifest["rows_by_kind"]["trace"] == {"read": 16, "loaded": 16, "quarantined": 0}
+    assert manifest["code_version"]
+
+
+def test_no_personal_data_column_reaches_a_published_mart(built):
+    con = duckdb.connect(str(built.current_link / "marts.duckdb"), read_only=True)
+    try:
+        columns = [r[0] for r in con.execute("select column_name from duckdb_columns()").fetchall()]
+        values = con.execute("select * from origin_by_year").fetchall()
+    finally:
+        con.close()
+    assert not {"purchaser_name", "purchaser_dob", "purchaser_address"} & set(columns)
+    assert "DOE, JOHN Q" not in str(values)
