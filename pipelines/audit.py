@@ -174,9 +174,7 @@ def validate_suite(gx, context, suite_def: dict, frame: pd.DataFrame) -> list[Ch
         for item in (body.get("unexpected_index_list") or [])[:EXAMPLES]:
             if isinstance(item, dict):
                 examples.append(
-                    ", ".join(
-                        f"{k}={privacy.mask_value(k, _jsonable(v))}" for k, v in item.items()
-                    )
+                    ", ".join(f"{k}={privacy.mask_value(k, _jsonable(v))}" for k, v in item.items())
                 )
         if not examples:
             examples = [
@@ -264,7 +262,9 @@ def _status(check: CheckResult) -> tuple[str, str]:
 
 def render_html(result: AuditResult, extra_sections: str = "") -> str:
     rows = []
-    ordered = sorted(result.checks, key=lambda c: (c.success and c.evaluated, c.severity != "error"))
+    ordered = sorted(
+        result.checks, key=lambda c: (c.success and c.evaluated, c.severity != "error")
+    )
     for c in ordered:
         css, label = _status(c)
         examples = "<br>".join(html.escape(e) for e in c.examples) if not c.success else ""
@@ -287,13 +287,13 @@ def render_html(result: AuditResult, extra_sections: str = "") -> str:
 <p class="muted">Run {html.escape(result.run_id)} &middot; {len(result.checks)} checks &middot; {html.escape(counts)}</p>
 <p><span class="decision {result.decision}">Decision: {result.decision.upper()}</span>
 &nbsp; {len(result.blocking)} blocking failures, {len(result.warnings)} warnings</p>
-{f'<h2>Why the release is held</h2><ul>{reasons}</ul>' if reasons else ''}
+{f"<h2>Why the release is held</h2><ul>{reasons}</ul>" if reasons else ""}
 <h2>Checks</h2>
 <p class="muted">Errors block publishing; warnings are reported. Examples name the row by its
 trace number; personal data is never shown.</p>
 <table><thead><tr><th>status</th><th>severity</th><th>suite</th><th>check</th>
 <th>rows</th><th>unexpected</th><th>observed</th><th>examples</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
+<tbody>{"".join(rows)}</tbody></table>
 {extra_sections}
 </body></html>
 """

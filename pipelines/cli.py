@@ -108,7 +108,9 @@ def cmd_publish(settings: Settings, args) -> int:
     run_id = args.run_id or _latest_run(settings)
     report_json = settings.reports_dir / run_id / "validation.json"
     if not report_json.exists():
-        print(f"no validation report for run {run_id}: run `tracepipe audit` first", file=sys.stderr)
+        print(
+            f"no validation report for run {run_id}: run `tracepipe audit` first", file=sys.stderr
+        )
         return EXIT_FAILED
     validation = json.loads(report_json.read_text())
     summary = {
@@ -211,7 +213,8 @@ def cmd_status(settings: Settings, args) -> int:
     if settings.warehouse_path.exists():
         with connect(settings, read_only=True) as con:
             tables = {
-                r[0] for r in con.execute(
+                r[0]
+                for r in con.execute(
                     "select table_name from information_schema.tables where table_schema='meta'"
                 ).fetchall()
             }

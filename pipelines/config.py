@@ -46,7 +46,9 @@ class Settings:
             data_dir=data,
             landing_dir=_path(env, "TRACEPIPE_LANDING_DIR", data / "landing"),
             rejected_dir=_path(env, "TRACEPIPE_REJECTED_DIR", data / "rejected"),
-            warehouse_path=_path(env, "TRACEPIPE_WAREHOUSE", data / "warehouse" / "warehouse.duckdb"),
+            warehouse_path=_path(
+                env, "TRACEPIPE_WAREHOUSE", data / "warehouse" / "warehouse.duckdb"
+            ),
             published_dir=_path(env, "TRACEPIPE_PUBLISHED_DIR", data / "published"),
             reports_dir=_path(env, "TRACEPIPE_REPORTS_DIR", data / "reports"),
             airflow_home=_path(env, "AIRFLOW_HOME", data / "airflow"),

@@ -138,7 +138,9 @@ LICENSEES = Contract(
     key=("lic_regn", "lic_dist", "lic_cnty", "lic_type", "lic_xprdte", "lic_seqn"),
     delimiter="\t",
     file_suffixes=(".txt",),
-    snapshot_name=re.compile(r"^(?P<mm>0[1-9]|1[0-2])(?P<yy>\d{2})-ffl-list(-complete)?(?:\b.*)?\.txt$"),
+    snapshot_name=re.compile(
+        r"^(?P<mm>0[1-9]|1[0-2])(?P<yy>\d{2})-ffl-list(-complete)?(?:\b.*)?\.txt$"
+    ),
     fields=(
         Field("lic_regn", required=True, pattern=r"^\d$"),
         Field("lic_dist", required=True, pattern=r"^\d{2}$"),
@@ -180,9 +182,7 @@ MULTIPLE_SALES = Contract(
     date_order=(("disposition_date", "report_date"), ("purchaser_dob", "disposition_date")),
 )
 
-CONTRACTS: dict[str, Contract] = {
-    c.kind: c for c in (TRACE, SEIZURES, LICENSEES, MULTIPLE_SALES)
-}
+CONTRACTS: dict[str, Contract] = {c.kind: c for c in (TRACE, SEIZURES, LICENSEES, MULTIPLE_SALES)}
 
 
 def header_key(name: str) -> str:
@@ -231,8 +231,7 @@ def schema_for(kind: str, date_format: str, today: dt.date | None = None) -> pa.
             checks.append(
                 pa.Check(
                     lambda data, domain=domain: data.lazyframe.select(
-                        pl.col(data.key).is_null()
-                        | pl.col(data.key).is_in(sorted(domain()))
+                        pl.col(data.key).is_null() | pl.col(data.key).is_in(sorted(domain()))
                     ),
                     name="domain",
                 )

@@ -242,10 +242,8 @@ def snapshot_month(contract: Contract, path: Path) -> dt.date | None:
     match = contract.snapshot_name.match(path.name)
     if not match:
         raise FileRejected(
-            f"licensees/{path.name}: the month of the snapshot cannot be read from the file "
-            "name",
-            "name licensee listings as ATF does: MMYY-ffl-list.txt or "
-            "MMYY-ffl-list-complete.txt",
+            f"licensees/{path.name}: the month of the snapshot cannot be read from the file name",
+            "name licensee listings as ATF does: MMYY-ffl-list.txt or MMYY-ffl-list-complete.txt",
         )
     return dt.date(2000 + int(match["yy"]), int(match["mm"]), 1)
 
@@ -256,7 +254,10 @@ def snapshot_month(contract: Contract, path: Path) -> dt.date | None:
 def _frame(parsed: ParsedFile) -> pl.DataFrame:
     columns = list(zip(*parsed.rows, strict=True)) if parsed.rows else [()] * len(parsed.header)
     return pl.DataFrame(
-        {name: pl.Series(name, values, dtype=pl.Utf8) for name, values in zip(parsed.header, columns, strict=True)}
+        {
+            name: pl.Series(name, values, dtype=pl.Utf8)
+            for name, values in zip(parsed.header, columns, strict=True)
+        }
     )
 
 
@@ -271,9 +272,7 @@ def _for_validation(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     for f in contract.fields:
         if f.normalise or f.domain:
             values = out.get_column(f.name).unique().drop_nulls().to_list()
-            mapping = {
-                v: (normalise_text(v) if f.normalise else v.strip()) for v in values
-            }
+            mapping = {v: (normalise_text(v) if f.normalise else v.strip()) for v in values}
             out = out.with_columns(pl.col(f.name).replace(mapping))
     return out
 
@@ -511,22 +510,23 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
             frame = frame.with_columns(pl.Series("_failed", flags, dtype=pl.Boolean))
             con.register("incoming", frame.to_arrow())
 
-        raw_cols = list(contract.columns) + [
-            "_load_id",
-            "_file_name",
-            "_row_number",
-            "_date_format",
-            "_loaded_at",
-        ] + (["_snapshot_month"] if month is not None else [])
+        raw_cols = (
+            list(contract.columns)
+            + [
+                "_load_id",
+                "_file_name",
+                "_row_number",
+                "_date_format",
+                "_loaded_at",
+            ]
+            + (["_snapshot_month"] if month is not None else [])
+        )
         col_list = ", ".join(f'"{c}"' for c in raw_cols)
         con.execute(
-            f"insert into raw.{kind} ({col_list}) "
-            f"select {col_list} from incoming where not _failed"
+            f"insert into raw.{kind} ({col_list}) select {col_list} from incoming where not _failed"
         )
         # Rows that failed their checks.
-        errors = [
-            json.dumps(failures[i]) if i in failures else None for i in range(frame.height)
-        ]
+        errors = [json.dumps(failures[i]) if i in failures else None for i in range(frame.height)]
         reasons = [
             "; ".join(f"{e['column']}: {e['reason']} (found {e['value']!r})" for e in failures[i])
             if i in failures
@@ -628,4 +628,3 @@ def ingest(settings: Settings, kinds: tuple[str, ...] = KINDS) -> IngestSummary:
         for contract, path in landed_files(settings, kinds):
             results.append(load_file(con, settings, contract, path))
     return IngestSummary(results)
-

@@ -35,7 +35,11 @@ def ingest(settings: Settings) -> dict:
         if f.status == "loaded":
             log.info(
                 "%s/%s: %d read, %d loaded, %d quarantined",
-                f.kind, f.file_name, f.rows_read, f.rows_loaded, f.rows_quarantined,
+                f.kind,
+                f.file_name,
+                f.rows_read,
+                f.rows_loaded,
+                f.rows_quarantined,
             )
         elif f.status in ("rejected", "duplicate_content"):
             log.warning("%s/%s: %s: %s", f.kind, f.file_name, f.status, f.reason)

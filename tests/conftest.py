@@ -51,21 +51,64 @@ def sample_trace_rows() -> list[dict[str, str]]:
 
     # 2010: 4 US-manufactured, 1 US-imported, 2 third-country, 1 undetermined
     add(2010, 4)
-    add(2010, 1, country_of_manufacture="AT", manufacturer="GLOCK", importer="GLOCK INC",
-        firearm_type="PISTOLA", trace_result="FFL_NO_RESPONSE", purchase_date="")
-    add(2010, 2, country_of_manufacture="CN", manufacturer="NORINCO", importer="",
-        trace_result="FOREIGN_NOT_IMPORTED_TO_US", ffl_license_number="", purchase_date="",
-        purchaser_name="", purchaser_dob="", purchaser_address="")
-    add(2010, 1, country_of_manufacture="", manufacturer="", trace_result="INCOMPLETE_REQUEST",
-        ffl_license_number="", purchase_date="", purchaser_name="", purchaser_dob="",
-        purchaser_address="")
+    add(
+        2010,
+        1,
+        country_of_manufacture="AT",
+        manufacturer="GLOCK",
+        importer="GLOCK INC",
+        firearm_type="PISTOLA",
+        trace_result="FFL_NO_RESPONSE",
+        purchase_date="",
+    )
+    add(
+        2010,
+        2,
+        country_of_manufacture="CN",
+        manufacturer="NORINCO",
+        importer="",
+        trace_result="FOREIGN_NOT_IMPORTED_TO_US",
+        ffl_license_number="",
+        purchase_date="",
+        purchaser_name="",
+        purchaser_dob="",
+        purchaser_address="",
+    )
+    add(
+        2010,
+        1,
+        country_of_manufacture="",
+        manufacturer="",
+        trace_result="INCOMPLETE_REQUEST",
+        ffl_license_number="",
+        purchase_date="",
+        purchaser_name="",
+        purchaser_dob="",
+        purchaser_address="",
+    )
     # 2011: 3 US-manufactured, one of them with an obliterated serial; 1 undetermined
     add(2011, 2)
-    add(2011, 1, serial_number="BORRADO", trace_result="OBLITERATED_SERIAL",
-        ffl_license_number="", purchase_date="", purchaser_name="", purchaser_dob="",
-        purchaser_address="")
-    add(2011, 1, trace_result="MANUFACTURER_OR_IMPORTER_NOT_FOUND", ffl_license_number="",
-        purchase_date="", purchaser_name="", purchaser_dob="", purchaser_address="")
+    add(
+        2011,
+        1,
+        serial_number="BORRADO",
+        trace_result="OBLITERATED_SERIAL",
+        ffl_license_number="",
+        purchase_date="",
+        purchaser_name="",
+        purchaser_dob="",
+        purchaser_address="",
+    )
+    add(
+        2011,
+        1,
+        trace_result="MANUFACTURER_OR_IMPORTER_NOT_FOUND",
+        ffl_license_number="",
+        purchase_date="",
+        purchaser_name="",
+        purchaser_dob="",
+        purchaser_address="",
+    )
     # 2012: 2 US-manufactured, recovered in the US (not in the Mexico marts)
     add(2012, 2, recovery_country="US", recovery_state="TX", recovery_city="EL PASO")
     add(2012, 1)
@@ -91,8 +134,11 @@ def land_sample(settings: Settings) -> None:
                 row[col] = f"{d}/{m}/{y}"
     write_export(settings.landing_dir / "trace" / "trace_2010_2012.csv", "trace", rows)
     write_export(
-        settings.landing_dir / "trace" / "trace_repeat.csv", "trace", [repeat],
-        encoding="cp1252", line_end="\r\n",
+        settings.landing_dir / "trace" / "trace_repeat.csv",
+        "trace",
+        [repeat],
+        encoding="cp1252",
+        line_end="\r\n",
     )
 
 

@@ -20,7 +20,7 @@ def test_every_dag_file_imports_without_error(settings):
     code = textwrap.dedent(
         f"""
         from airflow.dag_processing.dagbag import DagBag
-        bag = DagBag(dag_folder={str(PROJECT_ROOT / 'dags')!r})
+        bag = DagBag(dag_folder={str(PROJECT_ROOT / "dags")!r})
         assert not bag.import_errors, bag.import_errors
         assert "trace_pipeline" in bag.dags, list(bag.dags)
         dag = bag.dags["trace_pipeline"]
@@ -49,11 +49,14 @@ def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(settings):
     reader = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
     try:
         (settings.landing_dir / "trace" / "extra.csv").write_text(
-            (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0] + "\n"
+            (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0]
+            + "\n"
         )
         second = orchestration.run_dag(settings, capture=True)
         assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
-        rows = reader.execute("select recovery_year, n_traced from origin_by_year order by 1").fetchall()
+        rows = reader.execute(
+            "select recovery_year, n_traced from origin_by_year order by 1"
+        ).fetchall()
     finally:
         reader.close()
     assert {y: n for y, n in rows} == {y: v[0] for y, v in SAMPLE_ORIGIN.items()}

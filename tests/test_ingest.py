@@ -13,7 +13,9 @@ from exports import trace_row, write_export
 
 from pipelines.ingest import ingest
 
-FFL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffl" / "0124-ffl-list-sample.txt"
+FFL_SAMPLE = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "ffl" / "0124-ffl-list-sample.txt"
+)
 
 
 def query(settings, sql, params=None):
@@ -25,13 +27,18 @@ def query(settings, sql, params=None):
 
 
 def rows(n: int, prefix: str = "T2013-", **overrides) -> list[dict[str, str]]:
-    return [trace_row(trace_number=f"{prefix}{i:07d}", serial_number=f"S{i:07d}", **overrides) for i in range(n)]
+    return [
+        trace_row(trace_number=f"{prefix}{i:07d}", serial_number=f"S{i:07d}", **overrides)
+        for i in range(n)
+    ]
 
 
 def test_good_rows_load_and_bad_rows_are_quarantined_with_row_column_and_reason(settings):
     data = rows(5)
     data.append(trace_row(trace_number="T-BADDATE", recovery_date="2013-02-30"))
-    data.append(trace_row(trace_number="T-ORDER", purchase_date="2013-01-01", recovery_date="2012-02-15"))
+    data.append(
+        trace_row(trace_number="T-ORDER", purchase_date="2013-01-01", recovery_date="2012-02-15")
+    )
     data.append(trace_row(trace_number="T-CODE", trace_result="FOUND_IT"))
     data.append(trace_row(trace_number="T-TYPE", firearm_type="LASER"))
     data.append(trace_row(trace_number="", recovery_country="MEX"))
@@ -43,7 +50,9 @@ def test_good_rows_load_and_bad_rows_are_quarantined_with_row_column_and_reason(
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (10, 5, 5)
     found = {
         r[0]: (r[1], r[2], json.loads(r[3]))
-        for r in query(settings, "select _row_number, _rules, _reason, _errors from quarantine.trace")
+        for r in query(
+            settings, "select _row_number, _rules, _reason, _errors from quarantine.trace"
+        )
     }
     assert set(found) == {6, 7, 8, 9, 10}
     assert found[6][0] == "date" and "recovery_date" in found[6][1] and "2013-02-30" in found[6][1]
@@ -54,7 +63,11 @@ def test_good_rows_load_and_bad_rows_are_quarantined_with_row_column_and_reason(
 
 
 def test_rows_read_equal_rows_loaded_plus_quarantined_for_every_file(settings):
-    write_export(settings.landing_dir / "trace" / "a.csv", "trace", rows(7, "A") + [trace_row(trace_number="A-BAD", request_date="yesterday")])
+    write_export(
+        settings.landing_dir / "trace" / "a.csv",
+        "trace",
+        rows(7, "A") + [trace_row(trace_number="A-BAD", request_date="yesterday")],
+    )
     write_export(settings.landing_dir / "trace" / "b.csv", "trace", rows(3, "B"))
     path = settings.landing_dir / "trace" / "c.csv"
     write_export(path, "trace", rows(4, "C"))
@@ -62,14 +75,23 @@ def test_rows_read_equal_rows_loaded_plus_quarantined_for_every_file(settings):
 
     ingest(settings)
 
-    ledger = query(settings, "select file_name, rows_read, rows_loaded, rows_quarantined from meta.load_ledger order by 1")
+    ledger = query(
+        settings,
+        "select file_name, rows_read, rows_loaded, rows_quarantined from meta.load_ledger order by 1",
+    )
     assert ledger == [("a.csv", 8, 7, 1), ("b.csv", 3, 3, 0), ("c.csv", 5, 4, 1)]
     for name, read, loaded, quarantined in ledger:
-        in_raw = query(settings, "select count(*) from raw.trace where _file_name = ?", [name])[0][0]
-        in_q = query(settings, "select count(*) from quarantine.trace where _file_name = ?", [name])[0][0]
+        in_raw = query(settings, "select count(*) from raw.trace where _file_name = ?", [name])[0][
+            0
+        ]
+        in_q = query(
+            settings, "select count(*) from quarantine.trace where _file_name = ?", [name]
+        )[0][0]
         assert (in_raw, in_q) == (loaded, quarantined)
         assert read == in_raw + in_q
-    [(line, rule)] = query(settings, "select _raw_line, _rules from quarantine.trace where _file_name = 'c.csv'")
+    [(line, rule)] = query(
+        settings, "select _raw_line, _rules from quarantine.trace where _file_name = 'c.csv'"
+    )
     assert rule == "field_count" and line.startswith("C-SHORT")
 
 
@@ -94,10 +116,24 @@ def test_a_file_is_loaded_once_and_resent_files_change_nothing(settings):
 
 
 def test_encodings_and_day_first_dates_are_read_per_file(settings):
-    latin = [trace_row(trace_number="L1", recovery_city="Ciudad Juárez", recovery_state="Michoacán",
-                       request_date="10/03/2012", recovery_date="15/02/2012", purchase_date="01/06/2010",
-                       purchaser_dob="02/01/1980")]
-    write_export(settings.landing_dir / "trace" / "latin.csv", "trace", latin, encoding="cp1252", line_end="\r\n")
+    latin = [
+        trace_row(
+            trace_number="L1",
+            recovery_city="Ciudad Juárez",
+            recovery_state="Michoacán",
+            request_date="10/03/2012",
+            recovery_date="15/02/2012",
+            purchase_date="01/06/2010",
+            purchaser_dob="02/01/1980",
+        )
+    ]
+    write_export(
+        settings.landing_dir / "trace" / "latin.csv",
+        "trace",
+        latin,
+        encoding="cp1252",
+        line_end="\r\n",
+    )
     bom = [trace_row(trace_number="U1", recovery_city="Culiacán")]
     path = settings.landing_dir / "trace" / "bom.csv"
     write_export(path, "trace", bom)
@@ -125,11 +161,23 @@ def test_a_row_in_the_other_date_style_is_quarantined_not_guessed(settings):
     ("name", "content", "reason"),
     [
         ("empty.csv", b"", "is empty"),
-        ("utf16.csv", "trace_number,request_date\n".encode("utf-16"), "not text in UTF-8 or Latin-1"),
+        (
+            "utf16.csv",
+            "trace_number,request_date\n".encode("utf-16"),
+            "not text in UTF-8 or Latin-1",
+        ),
         ("cut.csv", None, "truncated"),
-        ("header.csv", b"trace_no,request_date\nT1,2012-01-01\n", "does not match the trace contract"),
+        (
+            "header.csv",
+            b"trace_no,request_date\nT1,2012-01-01\n",
+            "does not match the trace contract",
+        ),
         ("noheader.csv", b"T1,2012-01-01,FGR\n", "has no trace header row"),
-        ("seizure.csv", b"seizure_id,seizure_date,seizing_agency,location,us_state,destination_country,firearm_type,manufacturer,model,caliber,serial_number,case_number\n", "is a seizures export"),
+        (
+            "seizure.csv",
+            b"seizure_id,seizure_date,seizing_agency,location,us_state,destination_country,firearm_type,manufacturer,model,caliber,serial_number,case_number\n",
+            "is a seizures export",
+        ),
     ],
 )
 def test_unreadable_files_are_set_aside_whole_with_a_reason(settings, name, content, reason):
@@ -153,7 +201,9 @@ def test_unreadable_files_are_set_aside_whole_with_a_reason(settings, name, cont
 
 
 def test_personal_data_is_masked_in_quarantine_reasons(settings):
-    data = [trace_row(trace_number="P1", purchaser_dob="1890-13-45", purchaser_name="SECRETO, JUAN")]
+    data = [
+        trace_row(trace_number="P1", purchaser_dob="1890-13-45", purchaser_name="SECRETO, JUAN")
+    ]
     write_export(settings.landing_dir / "trace" / "t.csv", "trace", data)
     summary = ingest(settings)
     [(reason, errors)] = query(settings, "select _reason, _errors from quarantine.trace")
@@ -168,25 +218,67 @@ def test_the_real_atf_listing_sample_loads_without_a_quarantined_row(settings):
     shutil.copy(FFL_SAMPLE, settings.landing_dir / "licensees" / "0124-ffl-list-complete.txt")
     [f] = ingest(settings).files
     assert (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) == ("loaded", 1311, 1311, 0)
-    assert query(settings, "select distinct _snapshot_month::varchar from raw.licensees") == [("2024-01-01",)]
-    assert query(settings, "select lic_cnty, lic_seqn, premise_zip_code from raw.licensees limit 1") == [("003", "00258", "00602")]
+    assert query(settings, "select distinct _snapshot_month::varchar from raw.licensees") == [
+        ("2024-01-01",)
+    ]
+    assert query(
+        settings, "select lic_cnty, lic_seqn, premise_zip_code from raw.licensees limit 1"
+    ) == [("003", "00258", "00602")]
 
 
 def test_old_title_case_listing_header_is_accepted(settings):
-    header = ["Lic Regn", "Lic Dist", "Lic Cnty", "Lic Type", "Lic Xprdte", "Lic Seqn", "License Name",
-              "Business Name", "Premise Street", "Premise City", "Premise State", "Premise Zip Code",
-              "Mail Street", "Mail City", "Mail State", "Mail Zip Code", "Voice Phone"]
-    row = {"lic_regn": "5", "lic_dist": "74", "lic_cnty": "029", "lic_type": "01", "lic_xprdte": "4F",
-           "lic_seqn": "12345", "license_name": "DOE, JANE", "premise_state": "TX", "premise_zip_code": "79901"}
-    write_export(settings.landing_dir / "licensees" / "0912-ffl-list.txt", "licensees", [row],
-                 header=header, line_end="\r\n")
+    header = [
+        "Lic Regn",
+        "Lic Dist",
+        "Lic Cnty",
+        "Lic Type",
+        "Lic Xprdte",
+        "Lic Seqn",
+        "License Name",
+        "Business Name",
+        "Premise Street",
+        "Premise City",
+        "Premise State",
+        "Premise Zip Code",
+        "Mail Street",
+        "Mail City",
+        "Mail State",
+        "Mail Zip Code",
+        "Voice Phone",
+    ]
+    row = {
+        "lic_regn": "5",
+        "lic_dist": "74",
+        "lic_cnty": "029",
+        "lic_type": "01",
+        "lic_xprdte": "4F",
+        "lic_seqn": "12345",
+        "license_name": "DOE, JANE",
+        "premise_state": "TX",
+        "premise_zip_code": "79901",
+    }
+    write_export(
+        settings.landing_dir / "licensees" / "0912-ffl-list.txt",
+        "licensees",
+        [row],
+        header=header,
+        line_end="\r\n",
+    )
     [f] = ingest(settings).files
     assert (f.status, f.rows_loaded) == ("loaded", 1)
 
 
 def test_a_listing_whose_month_cannot_be_read_from_its_name_is_rejected(settings):
-    row = {"lic_regn": "5", "lic_dist": "74", "lic_cnty": "029", "lic_type": "01", "lic_xprdte": "4F",
-           "lic_seqn": "12345", "license_name": "DOE, JANE", "premise_state": "TX"}
+    row = {
+        "lic_regn": "5",
+        "lic_dist": "74",
+        "lic_cnty": "029",
+        "lic_type": "01",
+        "lic_xprdte": "4F",
+        "lic_seqn": "12345",
+        "license_name": "DOE, JANE",
+        "premise_state": "TX",
+    }
     write_export(settings.landing_dir / "licensees" / "latest-list.txt", "licensees", [row])
     [f] = ingest(settings).files
     assert f.status == "rejected" and "month of the snapshot" in f.reason

@@ -52,7 +52,9 @@ def test_parquet_copy_matches_the_duckdb_mart(built):
         from_parquet = con.execute(f"select * from '{parquet}' order by recovery_year").fetchall()
     finally:
         con.close()
-    assert from_parquet == published_rows(built, "select * from origin_by_year order by recovery_year")
+    assert from_parquet == published_rows(
+        built, "select * from origin_by_year order by recovery_year"
+    )
 
 
 def test_dbt_unit_tests_run_and_pass(built):
@@ -70,7 +72,9 @@ def test_dbt_unit_test_fails_when_the_rule_is_broken(built_copy, tmp_path):
     project = tmp_path / "dbt_project"
     shutil.copytree(built_copy.dbt_project_dir, project)
     model = project / "models" / "intermediate" / "int_trace_requests_flagged.sql"
-    model.write_text(model.read_text().replace("'OBLITERATED|BORRADO|LIMADO|RAYADO|GROUND OFF'", "'OBLITERATED'"))
+    model.write_text(
+        model.read_text().replace("'OBLITERATED|BORRADO|LIMADO|RAYADO|GROUND OFF'", "'OBLITERATED'")
+    )
     broken = Settings(**{**built_copy.__dict__, "dbt_project_dir": project})
     result = run_dbt(broken, "test", "--select", "test_type:unit")
     assert not result.success
@@ -117,7 +121,12 @@ def test_the_validation_report_is_written_as_json_and_html(built):
 
 def test_a_held_release_leaves_the_current_one_in_place(built_copy):
     before = publish.current_release(built_copy)
-    held = {"decision": "hold", "reasons": ["trace_requests: something"], "report_html": "r.html", "report_json": "r.json"}
+    held = {
+        "decision": "hold",
+        "reasons": ["trace_requests: something"],
+        "report_html": "r.html",
+        "report_json": "r.json",
+    }
     with pytest.raises(steps.ReleaseHeld, match="something"):
         steps.publish(built_copy, "held-run", held)
     assert publish.current_release(built_copy) == before
@@ -126,7 +135,12 @@ def test_a_held_release_leaves_the_current_one_in_place(built_copy):
 
 def test_publish_swaps_the_release_and_rollback_returns_to_the_previous(built_copy):
     first = publish.current_release(built_copy)
-    summary = {"decision": "publish", "reasons": [], "report_html": "r.html", "report_json": "r.json"}
+    summary = {
+        "decision": "publish",
+        "reasons": [],
+        "report_html": "r.html",
+        "report_json": "r.json",
+    }
     second = steps.publish(built_copy, "zz-second", summary)["release_id"]
     assert publish.current_release(built_copy) == second
     assert publish.list_releases(built_copy) == [first, second]
@@ -141,7 +155,12 @@ def test_old_releases_are_pruned_to_the_setting(built_copy):
     from pipelines.config import Settings
 
     keep2 = Settings(**{**built_copy.__dict__, "keep_releases": 2})
-    summary = {"decision": "publish", "reasons": [], "report_html": "r.html", "report_json": "r.json"}
+    summary = {
+        "decision": "publish",
+        "reasons": [],
+        "report_html": "r.html",
+        "report_json": "r.json",
+    }
     for n in range(3):
         steps.publish(keep2, f"zz-{n}", summary)
     assert publish.list_releases(keep2) == ["zz-1", "zz-2"]
@@ -154,7 +173,10 @@ def test_manifest_records_inputs_counts_validation_and_code_version(built):
     manifest = json.loads((built.current_link / "manifest.json").read_text())
     assert manifest["validation"] == "publish"
     assert manifest["marts"]["origin_by_year"] == len(SAMPLE_ORIGIN)
-    assert {i["file_name"] for i in manifest["inputs"]} == {"trace_2010_2012.csv", "trace_repeat.csv"}
+    assert {i["file_name"] for i in manifest["inputs"]} == {
+        "trace_2010_2012.csv",
+        "trace_repeat.csv",
+    }
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert manifest["rows_by_kind"]["trace"] == {"read": 16, "loaded": 16, "quarantined": 0}
     assert manifest["code_version"]
