@@ -17,12 +17,13 @@ Conservation: for every file, rows read = rows loaded + rows quarantined.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
+import os
 import shutil
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -99,42 +100,144 @@ class IngestSummary:
 # --- reading a file --------------------------------------------------------------------
 
 
+CHUNK_ROWS = 200_000
+
+
 @dataclass
-class ParsedFile:
-    header: list[str]
-    rows: list[list[str]]  # rows with the right number of fields
+class Chunk:
+    rows: list[list[str]]  # rows with the right number of fields, in contract order
     row_numbers: list[int]  # 1-based data row number of each of ``rows``
-    bad_rows: list[tuple[int, str, str]]  # (row number, raw line, reason)
-    encoding: str
-    date_format: str
+    bad_rows: list[tuple[int, str, str]]  # (row number, fields as read, reason)
 
     @property
     def rows_read(self) -> int:
         return len(self.rows) + len(self.bad_rows)
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and encoding name. UTF-8 (with or without BOM), else Windows-1252/Latin-1."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
+def sniff_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, else Latin-1; read in blocks."""
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+        if head.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8-sig"
+        elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
             raise FileRejected(
-                f"the file starts with a UTF-8 byte-order mark but byte {exc.start + 3} is not UTF-8"
-            ) from exc
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:65536]:
-        raise FileRejected(
-            "the file is not text in UTF-8 or Latin-1 (it looks like UTF-16 or binary data)",
-            "ask the provider for a UTF-8 or Latin-1 CSV export",
+                "the file is not text in UTF-8 or Latin-1 (it looks like UTF-16 or binary data)",
+                "ask the provider for a UTF-8 or Latin-1 CSV export",
+            )
+        else:
+            encoding = "utf-8"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8-sig":
+                raise FileRejected(
+                    f"the file starts with a UTF-8 byte-order mark but is not UTF-8 ({exc.reason})",
+                    "ask the provider for a clean UTF-8 or Latin-1 export",
+                ) from exc
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("cp1252")()
+        try:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return "cp1252"
+        except UnicodeDecodeError:
+            return "latin-1"
+
+
+def ends_with_line_break(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) in (b"\n", b"\r")
+
+
+class ExportFile:
+    """One landed export, opened as its kind: header, encoding and date style checked,
+    rows read in chunks so a file of any size fits in memory."""
+
+    def __init__(self, path: Path, contract: Contract, chunk_rows: int | None = None):
+        self.path = path
+        self.contract = contract
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self.label = f"{contract.kind}/{path.name}"
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+        if not head.strip():
+            raise FileRejected(
+                f"{self.label} is empty", "ask the provider to send the export again"
+            )
+        self.encoding = sniff_encoding(path)
+        if not ends_with_line_break(path):
+            raise FileRejected(
+                f"{self.label} is truncated: it does not end with a line break, so its last "
+                "row is probably cut off",
+                "ask the provider to send the whole file again",
+            )
+        self._handle = path.open(encoding=self.encoding, newline="")
+        self._reader = csv.reader(self._handle, delimiter=contract.delimiter)
+        try:
+            raw_header = next(self._reader)
+        except (StopIteration, csv.Error) as exc:
+            self.close()
+            raise FileRejected(f"{self.label} has no readable header line") from exc
+        try:
+            header = match_header(contract, raw_header, self.label)
+        except FileRejected:
+            self.close()
+            raise
+        self._order = (
+            None
+            if header == list(contract.columns)
+            else [header.index(c) for c in contract.columns]
         )
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        self._n = len(header)
+        self._row_number = 0
+        self._first = self._read_chunk()
+        self.date_format = detect_date_format(contract, list(contract.columns), self._first.rows)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def _read_chunk(self) -> Chunk:
+        chunk = Chunk([], [], [])
+        try:
+            for record in self._reader:
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # a blank line is not a record
+                self._row_number += 1
+                if len(record) == self._n:
+                    if self._order is not None:
+                        record = [record[i] for i in self._order]
+                    chunk.rows.append(record)
+                    chunk.row_numbers.append(self._row_number)
+                else:
+                    chunk.bad_rows.append(
+                        (
+                            self._row_number,
+                            self.contract.delimiter.join(record),
+                            f"expected {self._n} fields, found {len(record)}",
+                        )
+                    )
+                if chunk.rows_read >= self.chunk_rows:
+                    break
+        except csv.Error as exc:
+            raise FileRejected(
+                f"{self.label} cannot be read as delimited text at line "
+                f"{self._reader.line_num}: {exc}"
+            ) from exc
+        return chunk
+
+    def chunks(self):
+        chunk, self._first = self._first, None
+        while chunk is not None and chunk.rows_read:
+            yield chunk
+            chunk = self._read_chunk()
 
 
 def detect_date_format(contract: Contract, header: list[str], rows: list[list[str]]) -> str:
@@ -188,54 +291,6 @@ def match_header(contract: Contract, raw_header: list[str], file_label: str) -> 
     )
 
 
-def parse_file(path: Path, contract: Contract) -> ParsedFile:
-    label = f"{contract.kind}/{path.name}"
-    data = path.read_bytes()
-    if not data.strip():
-        raise FileRejected(f"{label} is empty", "ask the provider to send the export again")
-    text, encoding = decode(data)
-    if not text.endswith(("\n", "\r")):
-        raise FileRejected(
-            f"{label} is truncated: it does not end with a line break, so its last row "
-            "is probably cut off",
-            "ask the provider to send the whole file again",
-        )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=contract.delimiter)
-    try:
-        raw_header = next(reader)
-        header = match_header(contract, raw_header, label)
-        n = len(header)
-        rows: list[list[str]] = []
-        numbers: list[int] = []
-        bad: list[tuple[int, str, str]] = []
-        row_number = 0
-        for record in reader:
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # a blank line is not a record
-            row_number += 1
-            if len(record) == n:
-                rows.append(record)
-                numbers.append(row_number)
-            else:
-                bad.append(
-                    (
-                        row_number,
-                        contract.delimiter.join(record),
-                        f"expected {n} fields, found {len(record)}",
-                    )
-                )
-    except csv.Error as exc:
-        raise FileRejected(
-            f"{label} cannot be read as delimited text at line {reader.line_num}: {exc}"
-        ) from exc
-    # Reorder columns to the contract's order.
-    if header != list(contract.columns):
-        order = [header.index(c) for c in contract.columns]
-        rows = [[r[i] for i in order] for r in rows]
-    date_format = detect_date_format(contract, list(contract.columns), rows)
-    return ParsedFile(list(contract.columns), rows, numbers, bad, encoding, date_format)
-
-
 def snapshot_month(contract: Contract, path: Path) -> dt.date | None:
     if contract.snapshot_name is None:
         return None
@@ -251,12 +306,13 @@ def snapshot_month(contract: Contract, path: Path) -> dt.date | None:
 # --- checking rows ---------------------------------------------------------------------
 
 
-def _frame(parsed: ParsedFile) -> pl.DataFrame:
-    columns = list(zip(*parsed.rows, strict=True)) if parsed.rows else [()] * len(parsed.header)
+def _frame(contract: Contract, chunk: Chunk) -> pl.DataFrame:
+    names = contract.columns
+    columns = list(zip(*chunk.rows, strict=True)) if chunk.rows else [()] * len(names)
     return pl.DataFrame(
         {
             name: pl.Series(name, values, dtype=pl.Utf8)
-            for name, values in zip(parsed.header, columns, strict=True)
+            for name, values in zip(names, columns, strict=True)
         }
     )
 
@@ -452,28 +508,83 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
 
     try:
         month = snapshot_month(contract, path)
-        parsed = parse_file(path, contract)
+        export = ExportFile(path, contract)
     except FileRejected as exc:
-        result.status = "rejected"
-        result.reason = exc.reason + (f"; what to do: {exc.advice}" if exc.advice else "")
-        result.moved_to = _reject(settings, kind, path, exc)
-        _ledger_row(con, result, sha, stat.st_size, stat.st_mtime_ns, None, now)
-        log.warning("rejected %s/%s: %s", kind, path.name, result.reason)
-        return result
+        return _rejected(con, settings, result, path, exc, sha, stat, now)
 
-    result.encoding = parsed.encoding
-    result.date_format = parsed.date_format
-    frame = _frame(parsed)
-    failures = check_rows(frame, contract, parsed.date_format)
-
+    result.encoding = export.encoding
+    result.date_format = export.date_format
     meta = {
         "_load_id": result.load_id,
         "_file_name": path.name,
-        "_date_format": parsed.date_format,
+        "_date_format": export.date_format,
         "_loaded_at": now,
     }
+    con.execute("begin transaction")
+    try:
+        for chunk in export.chunks():
+            loaded, quarantined, examples = _load_chunk(con, contract, chunk, meta, month)
+            result.rows_read += chunk.rows_read
+            result.rows_loaded += loaded
+            result.rows_quarantined += quarantined
+            result.quarantine_examples.extend(examples[: 3 - len(result.quarantine_examples)])
+        in_raw = con.execute(
+            f"select count(*) from raw.{kind} where _load_id = ?", [result.load_id]
+        ).fetchall()[0][0]
+        in_quarantine = con.execute(
+            f"select count(*) from quarantine.{kind} where _load_id = ?", [result.load_id]
+        ).fetchall()[0][0]
+        if (in_raw, in_quarantine) != (result.rows_loaded, result.rows_quarantined) or (
+            result.rows_read != in_raw + in_quarantine
+        ):
+            raise RuntimeError(
+                f"{kind}/{path.name}: {result.rows_read} rows read but {in_raw} loaded and "
+                f"{in_quarantine} quarantined; nothing of the file was kept"
+            )
+        _ledger_row(con, result, sha, stat.st_size, stat.st_mtime_ns, month, now)
+        con.execute("commit")
+    except FileRejected as exc:
+        con.execute("rollback")
+        export.close()
+        result.rows_read = result.rows_loaded = result.rows_quarantined = 0
+        result.quarantine_examples = []
+        return _rejected(con, settings, result, path, exc, sha, stat, now)
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        export.close()
+    log.info(
+        "loaded %s/%s: %d rows read, %d loaded, %d quarantined",
+        kind,
+        path.name,
+        result.rows_read,
+        result.rows_loaded,
+        result.rows_quarantined,
+    )
+    return result
+
+
+def _rejected(con, settings, result: FileResult, path: Path, exc: FileRejected, sha, stat, now):
+    result.status = "rejected"
+    result.reason = exc.reason + (f"; what to do: {exc.advice}" if exc.advice else "")
+    result.moved_to = _reject(settings, result.kind, path, exc)
+    _ledger_row(con, result, sha, stat.st_size, stat.st_mtime_ns, None, now)
+    log.warning("rejected %s/%s: %s", result.kind, path.name, result.reason)
+    return result
+
+
+def _load_chunk(
+    con, contract: Contract, chunk: Chunk, meta: dict, month
+) -> tuple[int, int, list[str]]:
+    """Insert one chunk's good rows into raw and its bad rows into quarantine, inside the
+    file's transaction. Returns (loaded, quarantined, a few plain-language examples)."""
+    kind = contract.kind
+    date_format = meta["_date_format"]
+    frame = _frame(contract, chunk)
+    failures = check_rows(frame, contract, date_format)
     frame = frame.with_columns(
-        pl.Series("_row_number", parsed.row_numbers, dtype=pl.Int64),
+        pl.Series("_row_number", chunk.row_numbers, dtype=pl.Int64),
         *[pl.lit(v).alias(k) for k, v in meta.items()],
     )
     if month is not None:
@@ -481,19 +592,21 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
     frame = frame.with_columns(
         pl.Series("_failed", [i in failures for i in range(frame.height)], dtype=pl.Boolean)
     )
-
-    con.execute("begin transaction")
+    # Keys loaded before (an earlier file, or an earlier chunk of this one): a re-sent
+    # file with new bytes, or a row sent twice.
+    key_cols = list(contract.key) + (["_snapshot_month"] if month is not None else [])
+    join = " and ".join(f'i."{k}" is not distinct from r."{k}"' for k in key_cols)
+    con.register("incoming", frame.select([*key_cols, "_row_number", "_failed"]).to_arrow())
     try:
-        con.register("incoming", frame.to_arrow())
-        # Keys loaded from earlier files: a re-sent file with new bytes, or a row sent twice.
-        key_cols = list(contract.key) + (["_snapshot_month"] if month is not None else [])
-        join = " and ".join(f'i."{k}" is not distinct from r."{k}"' for k in key_cols)
         dup_rows = con.execute(
             f"""select i._row_number, any_value(r._file_name), any_value(r._row_number)
                 from incoming i join raw.{kind} r on {join}
                 where not i._failed group by i._row_number"""
         ).fetchall()
-        by_number = {n: i for i, n in enumerate(parsed.row_numbers)}
+    finally:
+        con.unregister("incoming")
+    if dup_rows:
+        by_number = {n: i for i, n in enumerate(chunk.row_numbers)}
         for row_number, other_file, other_row in dup_rows:
             index = by_number[row_number]
             failures[index].append(
@@ -504,107 +617,81 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
                     "value": "|".join(str(frame.get_column(k)[index]) for k in contract.key),
                 }
             )
-        if dup_rows:
-            flags = [i in failures for i in range(frame.height)]
-            con.unregister("incoming")
-            frame = frame.with_columns(pl.Series("_failed", flags, dtype=pl.Boolean))
-            con.register("incoming", frame.to_arrow())
+        frame = frame.with_columns(
+            pl.Series("_failed", [i in failures for i in range(frame.height)], dtype=pl.Boolean)
+        )
 
-        raw_cols = (
-            list(contract.columns)
-            + [
-                "_load_id",
-                "_file_name",
-                "_row_number",
-                "_date_format",
-                "_loaded_at",
-            ]
-            + (["_snapshot_month"] if month is not None else [])
+    raw_cols = list(contract.columns) + list(META_COLUMNS)
+    if month is not None:
+        raw_cols.append("_snapshot_month")
+    col_list = ", ".join(f'"{c}"' for c in raw_cols)
+    good = frame.filter(~pl.col("_failed")).select(raw_cols)
+    if good.height:
+        con.register("good_rows", good.to_arrow())
+        try:
+            con.execute(f"insert into raw.{kind} ({col_list}) select {col_list} from good_rows")
+        finally:
+            con.unregister("good_rows")
+
+    positions = sorted(failures)
+    reasons = {
+        i: "; ".join(f"{e['column']}: {e['reason']} (found {e['value']!r})" for e in failures[i])
+        for i in positions
+    }
+    if positions:
+        failed = (
+            frame[positions]
+            .select(raw_cols)
+            .with_columns(
+                pl.Series(
+                    "_rules",
+                    [",".join(sorted({e["rule"] for e in failures[i]})) for i in positions],
+                    dtype=pl.Utf8,
+                ),
+                pl.Series("_reason", [reasons[i] for i in positions], dtype=pl.Utf8),
+                pl.Series("_errors", [json.dumps(failures[i]) for i in positions], dtype=pl.Utf8),
+            )
         )
-        col_list = ", ".join(f'"{c}"' for c in raw_cols)
-        con.execute(
-            f"insert into raw.{kind} ({col_list}) select {col_list} from incoming where not _failed"
-        )
-        # Rows that failed their checks.
-        errors = [json.dumps(failures[i]) if i in failures else None for i in range(frame.height)]
-        reasons = [
-            "; ".join(f"{e['column']}: {e['reason']} (found {e['value']!r})" for e in failures[i])
-            if i in failures
-            else None
-            for i in range(frame.height)
-        ]
-        rules = [
-            ",".join(sorted({e["rule"] for e in failures[i]})) if i in failures else None
-            for i in range(frame.height)
-        ]
-        failed = frame.with_columns(
-            pl.Series("_errors", errors, dtype=pl.Utf8),
-            pl.Series("_reason", reasons, dtype=pl.Utf8),
-            pl.Series("_rules", rules, dtype=pl.Utf8),
-        ).filter(pl.col("_failed"))
-        con.unregister("incoming")
-        if failed.height:
-            con.register("failed_rows", failed.to_arrow())
+        con.register("failed_rows", failed.to_arrow())
+        try:
             con.execute(
                 f"insert into quarantine.{kind} ({col_list}, _rules, _reason, _errors) "
                 f"select {col_list}, _rules, _reason, _errors from failed_rows"
             )
+        finally:
             con.unregister("failed_rows")
-        # Rows whose field count is wrong: kept whole as their raw line.
-        if parsed.bad_rows:
-            bad = [
-                {
-                    "_load_id": result.load_id,
-                    "_file_name": path.name,
-                    "_row_number": n,
-                    "_date_format": parsed.date_format,
-                    "_loaded_at": now,
-                    "_raw_line": line,
-                    "_rules": "field_count",
-                    "_reason": f"row: {reason}",
-                    "_errors": json.dumps(
-                        [{"column": "*", "rule": "field_count", "reason": reason, "value": ""}]
-                    ),
-                }
-                for n, line, reason in parsed.bad_rows
-            ]
-            con.register("bad_lines", pl.DataFrame(bad).to_arrow())
+    if chunk.bad_rows:
+        bad = pl.DataFrame(
+            {
+                "_load_id": [meta["_load_id"]] * len(chunk.bad_rows),
+                "_file_name": [meta["_file_name"]] * len(chunk.bad_rows),
+                "_row_number": [n for n, _, _ in chunk.bad_rows],
+                "_date_format": [date_format] * len(chunk.bad_rows),
+                "_loaded_at": [meta["_loaded_at"]] * len(chunk.bad_rows),
+                "_raw_line": [line for _, line, _ in chunk.bad_rows],
+                "_rules": ["field_count"] * len(chunk.bad_rows),
+                "_reason": [f"row: {reason}" for _, _, reason in chunk.bad_rows],
+                "_errors": [
+                    json.dumps([{"column": "*", "rule": "field_count", "reason": r, "value": ""}])
+                    for _, _, r in chunk.bad_rows
+                ],
+            }
+        )
+        con.register("bad_lines", bad.to_arrow())
+        try:
             con.execute(
                 f"insert into quarantine.{kind} "
                 "(_load_id, _file_name, _row_number, _date_format, _loaded_at, _raw_line, "
                 "_rules, _reason, _errors) select _load_id, _file_name, _row_number, "
                 "_date_format, _loaded_at, _raw_line, _rules, _reason, _errors from bad_lines"
             )
+        finally:
             con.unregister("bad_lines")
-
-        result.rows_read = parsed.rows_read
-        result.rows_quarantined = failed.height + len(parsed.bad_rows)
-        result.rows_loaded = result.rows_read - result.rows_quarantined
-        loaded = con.execute(
-            f"select count(*) from raw.{kind} where _load_id = ?", [result.load_id]
-        ).fetchall()[0][0]
-        if loaded != result.rows_loaded:
-            raise RuntimeError(
-                f"{kind}/{path.name}: {result.rows_read} rows read but {loaded} loaded and "
-                f"{result.rows_quarantined} quarantined; nothing of the file was kept"
-            )
-        result.quarantine_examples = [r for r in reasons if r][:3] + [
-            f"row {n}: {reason}" for n, _, reason in parsed.bad_rows[:3]
-        ]
-        _ledger_row(con, result, sha, stat.st_size, stat.st_mtime_ns, month, now)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    log.info(
-        "loaded %s/%s: %d rows read, %d loaded, %d quarantined",
-        kind,
-        path.name,
-        result.rows_read,
-        result.rows_loaded,
-        result.rows_quarantined,
-    )
-    return result
+    quarantined = len(positions) + len(chunk.bad_rows)
+    examples = [f"row {chunk.row_numbers[i]}: {reasons[i]}" for i in positions[:3]] + [
+        f"row {n}: {reason}" for n, _, reason in chunk.bad_rows[:3]
+    ]
+    return good.height, quarantined, examples
 
 
 def landed_files(settings: Settings, kinds: tuple[str, ...] = KINDS) -> list[tuple[Contract, Path]]:

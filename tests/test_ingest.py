@@ -282,3 +282,23 @@ def test_a_listing_whose_month_cannot_be_read_from_its_name_is_rejected(settings
     write_export(settings.landing_dir / "licensees" / "latest-list.txt", "licensees", [row])
     [f] = ingest(settings).files
     assert f.status == "rejected" and "month of the snapshot" in f.reason
+
+
+def test_a_file_read_in_several_chunks_keeps_every_row_and_catches_repeats_across_chunks(
+    settings, monkeypatch
+):
+    import pipelines.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 3)
+    data = rows(7) + [trace_row(trace_number="T2013-0000001", serial_number="AGAIN")]
+    data.insert(4, trace_row(trace_number="T-BAD", recovery_date="2013-13-01"))
+    write_export(settings.landing_dir / "trace" / "t.csv", "trace", data)
+
+    [f] = ingest(settings).files
+
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (9, 7, 2)
+    got = query(settings, "select _row_number, _rules, _reason from quarantine.trace order by 1")
+    assert [(r[0], r[1]) for r in got] == [(5, "date"), (9, "duplicate_key")]
+    assert "already loaded from t.csv row 2" in got[1][2]
+    numbers = [r[0] for r in query(settings, "select _row_number from raw.trace order by 1")]
+    assert numbers == [1, 2, 3, 4, 6, 7, 8]
