@@ -307,13 +307,8 @@ def snapshot_month(contract: Contract, path: Path) -> dt.date | None:
 
 
 def _frame(contract: Contract, chunk: Chunk) -> pl.DataFrame:
-    names = contract.columns
-    columns = list(zip(*chunk.rows, strict=True)) if chunk.rows else [()] * len(names)
     return pl.DataFrame(
-        {
-            name: pl.Series(name, values, dtype=pl.Utf8)
-            for name, values in zip(names, columns, strict=True)
-        }
+        chunk.rows, schema={name: pl.Utf8 for name in contract.columns}, orient="row"
     )
 
 
