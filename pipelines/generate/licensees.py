@@ -68,6 +68,9 @@ class Licensees:
     phase: np.ndarray  # int 0..2
     rows_text: list[tuple[str, str]]  # per license: fields 7..17 joined, sort key
     pools: dict[str, np.ndarray]  # state -> core dealer license indexes
+    order: np.ndarray | None = None  # listing order (by premise ZIP), built on first use
+    head: list[str] | None = None
+    tail: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -282,21 +285,22 @@ def build_licensees(seed: int, licensee_scale: float, nationwide: int, border: i
 def snapshot_lines(lic: Licensees, snapshot: int, seed: int) -> list[str]:
     """The data lines of one snapshot (no line ends), in ATF's order (by premise ZIP)."""
     year, month = snapshot_month(snapshot)
-    idx = np.flatnonzero(lic.present(snapshot))
+    if lic.order is None:
+        lic.order = np.array(sorted(range(len(lic)), key=lambda i: (lic.rows_text[i][1], lic.seq[i])))
+        lic.head = [
+            f"{lic.region[i]}\t{lic.district[i]}\t{lic.county[i]}\t{lic.ltype[i]}\t" for i in range(len(lic))
+        ]
+        lic.tail = [f"\t{lic.seq[i]:05d}\t{lic.rows_text[i][0]}" for i in range(len(lic))]
+    idx = lic.order[lic.present(snapshot)[lic.order]]
     digit, mon = expiry_code(lic.exp_month[idx], lic.phase[idx], year, month)
     # A few licenses are listed with their last, already past, expiry (renewal pending).
     rng = np.random.default_rng([seed, 12, snapshot])
     pending = rng.random(len(idx)) < 0.004
     digit = np.where(pending, (digit - 3) % 10, digit)
-    order = sorted(range(len(idx)), key=lambda k: (lic.rows_text[idx[k]][1], lic.seq[idx[k]]))
-    lines = []
-    for k in order:
-        i = idx[k]
-        lines.append(
-            f"{lic.region[i]}\t{lic.district[i]}\t{lic.county[i]}\t{lic.ltype[i]}\t"
-            f"{code_str(digit[k], mon[k])}\t{lic.seq[i]:05d}\t{lic.rows_text[i][0]}"
-        )
-    return lines
+    letters = catalog.EXPIRY_LETTERS
+    codes = [f"{d}{letters[m - 1]}" for d, m in zip(digit.tolist(), mon.tolist(), strict=True)]
+    head, tail = lic.head, lic.tail
+    return [head[i] + c + tail[i] for i, c in zip(idx.tolist(), codes, strict=True)]
 
 
 def snapshot_bytes(lic: Licensees, snapshot: int, seed: int) -> tuple[bytes, int]:

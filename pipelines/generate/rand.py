@@ -120,7 +120,7 @@ def format_serials(u: np.ndarray, fmt: np.ndarray) -> pl.Series:
             "b": letters.gather(v // k % k),
             "c": letters.gather(v % k),
             "w": width,
-            "d8": pl.Series(u).cast(pl.Utf8).str.zfill(8),
+            "d8": pl.Series(u + 100_000_000).cast(pl.Utf8).str.slice(1),
             "f": fmt,
             "r": repeated,
         }

@@ -28,24 +28,38 @@ def pick(values, idx: np.ndarray) -> pl.Series:
     return tab.gather(np.asarray(idx, dtype=np.int64))
 
 
+def full(value, n: int) -> pl.Series:
+    return pl.repeat(value, n, dtype=pl.Utf8, eager=True)
+
+
 def where(mask: np.ndarray, then, otherwise) -> pl.Series:
     """Element-wise ``then if mask else otherwise``; either side a Series, str or None."""
     mask = np.asarray(mask, dtype=bool)
     n = len(mask)
     if not mask.any():
-        return otherwise if isinstance(otherwise, pl.Series) else pl.Series([otherwise] * n, dtype=pl.Utf8)
-    df = {"m": mask}
-    if isinstance(then, pl.Series):
-        df["t"] = then
-        t = pl.col("t")
-    else:
-        t = pl.lit(then, dtype=pl.Utf8)
-    if isinstance(otherwise, pl.Series):
-        df["o"] = otherwise
-        o = pl.col("o")
-    else:
-        o = pl.lit(otherwise, dtype=pl.Utf8)
-    return pl.DataFrame(df).select(pl.when(pl.col("m")).then(t).otherwise(o).alias("v")).to_series()
+        return otherwise if isinstance(otherwise, pl.Series) else full(otherwise, n)
+    if mask.all():
+        return then if isinstance(then, pl.Series) else full(then, n)
+    if not isinstance(then, pl.Series):
+        then = full(then, n)
+    if not isinstance(otherwise, pl.Series):
+        otherwise = full(otherwise, n)
+    return then.zip_with(pl.Series(mask), otherwise)
+
+
+def patch_lines(data: bytes, line_end: str, rows: np.ndarray, fix) -> bytes:
+    """Rewrite the lines at 0-based ``rows`` of a CSV chunk with ``fix(line, row)``."""
+    nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate([[0], nl + 1])
+    width = len(line_end)
+    out, last = [], 0
+    for r in np.sort(rows):
+        a, b = int(starts[r]), int(nl[r]) + 1 - width
+        out.append(data[last:a])
+        out.append(fix(data[a:b].decode("utf-8"), int(r)).encode("utf-8"))
+        last = b
+    out.append(data[last:])
+    return b"".join(out)
 
 
 def dates(days: np.ndarray, fmt: str) -> pl.Series:
@@ -57,7 +71,14 @@ def dates(days: np.ndarray, fmt: str) -> pl.Series:
 
 
 def zfill(values: np.ndarray, width: int) -> pl.Series:
-    return pl.Series(np.asarray(values, dtype=np.int64)).cast(pl.Utf8).str.zfill(width)
+    """Non-negative integers as zero-padded text (wider values keep all their digits)."""
+    values = np.asarray(values, dtype=np.int64)
+    if width <= 1:
+        return pl.Series(values).cast(pl.Utf8)
+    if len(values) and (values.max() >= 10**width or values.min() < 0):
+        return pl.Series(values).cast(pl.Utf8).str.zfill(width)
+    # polars' zfill is slow; adding 10**width and dropping the leading 1 is not
+    return pl.Series(values + 10**width).cast(pl.Utf8).str.slice(1)
 
 
 def concat(*parts) -> pl.Series:

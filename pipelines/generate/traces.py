@@ -194,7 +194,8 @@ class People:
         return T.concat(T.pick(self.last, li), ", ", T.pick(self.first, fi), sep, initial)
 
     def addresses(self, h: Hasher, ids: np.ndarray, state_codes: np.ndarray) -> pl.Series:
-        si = np.array([self.state_index[s] for s in state_codes], dtype=np.int64)
+        codes, inverse = np.unique(state_codes, return_inverse=True)
+        si = np.array([self.state_index[s] for s in codes], dtype=np.int64)[inverse]
         ci = self.city_start[si] + h.below(ids, "p-city", self.city_n[si])
         num = 1 + h.below(ids, "p-num", 19_999)
         return T.concat(
@@ -519,15 +520,14 @@ class TraceWriter:
         data = T.csv_chunk({c: cols[c] for c in TRACE_HEADER}, style.line_end)
         wrong = bad & (malform - 1 == P.MALFORMED.index("wrong_field_count"))
         if wrong.any():
-            lines = data.decode("utf-8").split(style.line_end)
-            for i in np.flatnonzero(wrong):
-                line = lines[i]
+
+            def fix(line: str, i: int) -> str:
                 if detail[i].endswith("23"):
-                    lines[i] = line + ",EXTRA"
-                else:
-                    assert line.endswith(","), line
-                    lines[i] = line[:-1]
-            data = style.line_end.join(lines).encode("utf-8")
+                    return line + ",EXTRA"
+                assert line.endswith(","), line
+                return line[:-1]
+
+            data = T.patch_lines(data, style.line_end, np.flatnonzero(wrong), fix)
 
         # the defect ledger of this chunk
         tn = cols["trace_number"]
