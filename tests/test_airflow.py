@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -45,8 +46,17 @@ def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(settings):
     release = publish.current_release(settings)
     assert release is not None
 
-    # An analyst holds the published file open while the pipeline runs again.
-    reader = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
+    # Analysts hold the published file open while the pipeline runs again: one in
+    # Python, one in the duckdb shell (the duckdb-cli package, pinned to the same version).
+    database = settings.current_link / "marts.duckdb"
+    reader = duckdb.connect(str(database), read_only=True)
+    shell = subprocess.Popen(
+        [str(Path(sys.executable).with_name("duckdb")), "-readonly", "-csv", str(database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         (settings.landing_dir / "trace" / "extra.csv").write_text(
             (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0]
@@ -57,8 +67,17 @@ def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(settings):
         rows = reader.execute(
             "select recovery_year, n_traced from origin_by_year order by 1"
         ).fetchall()
+        shell_out, shell_err = shell.communicate(
+            "select recovery_year, n_traced from origin_by_year order by 1;\n", timeout=60
+        )
     finally:
         reader.close()
+        if shell.poll() is None:
+            shell.kill()
+    assert shell.returncode == 0, shell_err
+    assert shell_out.split() == ["recovery_year,n_traced"] + [
+        f"{y},{v[0]}" for y, v in sorted(SAMPLE_ORIGIN.items())
+    ]
     assert {y: n for y, n in rows} == {y: v[0] for y, v in SAMPLE_ORIGIN.items()}
     assert publish.current_release(settings) != release
     assert len(publish.list_releases(settings)) == 2
