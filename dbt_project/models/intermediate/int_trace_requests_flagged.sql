@@ -1,11 +1,33 @@
 -- Trace requests normalised (firearm type, Mexican state), flagged (incomplete request,
 -- altered serial, repeat request) and classified (origin, purchaser determination),
 -- following docs/METHOD.md.
+--
+-- Incremental: a run reads only the loads (``load_id``) not yet in the table, so a new
+-- day's export never re-normalises the history. Repeat requests are the one rule that
+-- spans loads: the requests already in the table that share a recovered firearm
+-- (``repeat_key``) with a new request are taken back into the batch, and the repeat flag
+-- of the whole group is decided again (delete+insert by trace_number). When this file's
+-- rules change, ``rules_version`` changes and the next run reprocesses every request.
+{{
+    config(
+        materialized='incremental',
+        unique_key='trace_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
+{%- set rules_version = local_md5(model.raw_code) %}
+
 with
 
 requests as (
 
     select * from {{ ref('stg_trace__requests') }}
+    {% if is_incremental() %}
+    where load_id not in (select distinct load_id from {{ this }})
+        or coalesce((select max(rules_version) from {{ this }}), '') <> '{{ rules_version }}'
+    {% endif %}
 
 ),
 
@@ -27,12 +49,14 @@ mexican_states as (
 
 state_aliases as (
 
+    -- A Mexican state matches by name (any case, with or without accents), by a known
+    -- alias, or by its INEGI code with or without the leading zero.
     select alias_key as state_key, inegi_code from {{ ref('mexican_state_aliases') }}
-    union all
+    union
     select state_key, inegi_code from mexican_states
-    union all
+    union
     select inegi_code, inegi_code from mexican_states
-    union all
+    union
     select ltrim(inegi_code, '0'), inegi_code from mexican_states
 
 ),
@@ -94,7 +118,7 @@ flagged as (
             when country_of_manufacture is not null and importer is not null then 'us_imported'
             else 'undetermined'
         end as origin,
-                results.undetermined_reason as result_undetermined_reason
+        results.undetermined_reason as result_undetermined_reason
     from serial_checked
     left join firearm_types
         on serial_checked.firearm_type_key = firearm_types.raw_key
@@ -107,28 +131,10 @@ flagged as (
 
 ),
 
-deduplicated as (
+classified as (
 
     select
-        flagged.*,
-        -- A repeat request can be recognised only by a usable serial number.
-        case
-            when serial_match_key is null or is_serial_missing or has_altered_serial then false
-            else row_number() over (
-                partition by
-                    serial_match_key, manufacturer, recovery_date,
-                    recovery_country, coalesce(recovery_state_code, recovery_state_key), recovery_city
-                order by request_date, trace_number
-            ) > 1
-        end as is_duplicate_request
-    from flagged
-
-),
-
-final as (
-
-    select
-        *,
+        * exclude (result_undetermined_reason),
         origin in ('us_manufactured', 'us_imported') as is_us_sourced,
         case
             when origin not in ('us_manufactured', 'us_imported') then 'not_applicable'
@@ -141,9 +147,63 @@ final as (
                 and trace_result <> 'PURCHASER_IDENTIFIED'
                 and not (trace_result = 'PENDING' or trace_status = 'PENDING')
                 then coalesce(result_undetermined_reason, 'other')
-        end as undetermined_reason
-    from deduplicated
+        end as undetermined_reason,
+        -- The recovered firearm a request is about. Only a usable serial (not missing,
+        -- not altered) lets a repeat request be recognised: otherwise null, never a repeat.
+        case
+            when serial_match_key is not null and not is_serial_missing and not has_altered_serial
+                then md5(concat_ws('|',
+                    serial_match_key, coalesce(manufacturer, ''), recovery_date::varchar,
+                    recovery_country, coalesce(recovery_state_code, recovery_state_key, ''),
+                    coalesce(recovery_city, '')
+                ))
+        end as repeat_key,
+        '{{ rules_version }}' as rules_version
+    from flagged
+
+),
+
+{% if is_incremental() %}
+regrouped as (
+
+    -- Requests already in the table about a firearm that a new request is also about.
+    select * exclude (is_duplicate_request)
+    from {{ this }}
+    where repeat_key in (select repeat_key from classified where repeat_key is not null)
+        and trace_number not in (select trace_number from classified)
+
+),
+
+batch as (
+
+    select * from classified
+    union all by name
+    select * from regrouped
+
+),
+{% else %}
+batch as (
+
+    select * from classified
+
+),
+{% endif %}
+
+deduplicated as (
+
+    -- Of the requests about one recovered firearm, the earliest request (then the
+    -- smallest trace number) is kept; the others are repeat requests.
+    select
+        batch.*,
+        case
+            when repeat_key is null then false
+            else row_number() over (
+                partition by repeat_key
+                order by request_date, trace_number
+            ) > 1
+        end as is_duplicate_request
+    from batch
 
 )
 
-select * exclude (result_undetermined_reason) from final
+select * from deduplicated

@@ -4,7 +4,10 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'trace') }}
+    select
+        *,
+        {{ parse_license_number('ffl_license_number') }} as license
+    from {{ source('raw', 'trace') }}
 
 ),
 
@@ -46,17 +49,25 @@ renamed as (
         -- result
         upper(trim(trace_status)) as trace_status,
         upper(trim(trace_result)) as trace_result,
-        nullif(trim(ffl_license_number), '') as ffl_license_number,
+        nullif(upper(trim(ffl_license_number)), '') as ffl_license_number,
+
+        -- first retail dealer: the license number's parts
+        {{ license_part('license', 'region') }} as dealer_region,
+        {{ license_part('license', 'district') }} as dealer_district,
+        {{ license_part('license', 'county') }} as dealer_county,
+        {{ license_part('license', 'license_type') }} as dealer_license_type,
+        {{ license_part('license', 'expiry_year_digit') }}
+            || {{ license_part('license', 'expiry_month_letter') }} as dealer_expiry_code,
+        {{ expiry_month_number(license_part('license', 'expiry_month_letter')) }} as dealer_expiry_month,
+        {{ license_part('license', 'sequence') }} as dealer_sequence,
+        {{ licensee_key(
+            license_part('license', 'region'),
+            license_part('license', 'district'),
+            license_part('license', 'sequence')
+        ) }} as dealer_key,
 
         -- purchaser: a keyed hash, never the name
-        case
-            when nullif(trim(purchaser_name), '') is not null
-                then sha256(
-                    '{{ env_var("TRACEPIPE_PII_KEY") }}' || '|'
-                    || {{ normalise_text('purchaser_name') }} || '|'
-                    || coalesce(trim(purchaser_dob), '')
-                )
-        end as purchaser_key,
+        {{ purchaser_key('purchaser_name', 'purchaser_dob') }} as purchaser_key,
 
         -- lineage
         _loaded_at as loaded_at

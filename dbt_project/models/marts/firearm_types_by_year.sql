@@ -1,0 +1,35 @@
+-- Firearms recovered in Mexico and traced, by year of recovery and type: long guns
+-- (rifles, shotguns, machine guns), short guns (pistols, revolvers, derringers) and other
+-- (GAO-16-223: 49,566 long, 53,156 short, 2,128 neither). Spanish and English type words
+-- map to one vocabulary (seed firearm_types).
+with
+
+traced as (
+
+    select * from {{ ref('int_trace_requests_flagged') }}
+    where recovery_country = 'MX'
+        and not is_duplicate_request
+
+)
+
+select
+    recovery_year,
+    recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    count(*) as n_traced,
+    count(*) filter (where gun_class = 'long') as n_long,
+    count(*) filter (where gun_class = 'short') as n_short,
+    count(*) filter (where gun_class = 'other') as n_other,
+    count(*) filter (where firearm_type = 'RIFLE') as n_rifle,
+    count(*) filter (where firearm_type = 'SHOTGUN') as n_shotgun,
+    count(*) filter (where firearm_type = 'MACHINE GUN') as n_machine_gun,
+    count(*) filter (where firearm_type = 'PISTOL') as n_pistol,
+    count(*) filter (where firearm_type = 'REVOLVER') as n_revolver,
+    count(*) filter (where firearm_type = 'DERRINGER') as n_derringer,
+    count(*) filter (where firearm_type = 'SUBMACHINE GUN') as n_submachine_gun,
+    count(*) filter (where firearm_type = 'RECEIVER/FRAME') as n_receiver_frame,
+    count(*) filter (where firearm_type = 'UNKNOWN') as n_unknown_type,
+    round(100.0 * count(*) filter (where gun_class = 'long') / count(*), 1) as pct_long,
+    round(100.0 * count(*) filter (where gun_class = 'short') / count(*), 1) as pct_short
+from traced
+group by recovery_year
+order by recovery_year

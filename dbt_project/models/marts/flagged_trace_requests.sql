@@ -1,0 +1,66 @@
+-- Trace requests to follow up, record level: incomplete requests (an identifier a trace
+-- needs is missing) and altered serials, repeat requests left out. For the requesting
+-- agencies' follow-up; it holds no personal data (no purchaser, not even the keyed hash).
+with
+
+flagged as (
+
+    select * from {{ ref('int_trace_requests_flagged') }}
+    where (is_incomplete_request or has_altered_serial)
+        and not is_duplicate_request
+
+)
+
+select
+    -- ids
+    trace_number,
+    file_name,
+    file_row_number,
+
+    -- dates
+    request_date,
+    recovery_date,
+    recovery_year,
+
+    -- request and recovery
+    requesting_agency,
+    recovery_country,
+    recovery_state_code,
+    recovery_state,
+    recovery_city,
+
+    -- firearm as reported
+    firearm_type,
+    gun_class,
+    manufacturer,
+    model,
+    caliber,
+    serial_number_key as serial_number,
+    is_serial_marked_obliterated,
+    country_of_manufacture,
+    importer,
+
+    -- result
+    trace_status,
+    trace_result,
+    origin,
+    purchaser_status,
+    undetermined_reason,
+
+    -- flags
+    is_incomplete_request,
+    has_altered_serial,
+    is_serial_missing,
+    concat_ws(', ',
+        case when manufacturer is null then 'manufacturer' end,
+        case when model is null then 'model' end,
+        case when caliber is null then 'caliber' end,
+        case when is_serial_missing then 'serial_number' end,
+        case
+            when country_of_manufacture is not null and country_of_manufacture <> 'US'
+                and importer is null and coalesce(trace_result, '') <> 'FOREIGN_NOT_IMPORTED_TO_US'
+                then 'importer'
+        end
+    ) as missing_identifiers
+from flagged
+order by recovery_date, trace_number
