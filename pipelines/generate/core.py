@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +125,66 @@ def _style(rng: np.random.Generator, kind: str) -> FileStyle:
     return FileStyle(encoding, line_end, T.ISO, spanish)
 
 
+def _runs(values: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of equal values in a sorted array."""
+    bounds = np.flatnonzero(np.diff(values)) + 1
+    starts = np.concatenate([[0], bounds]).astype(int)
+    ends = np.concatenate([bounds, [len(values)]]).astype(int)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _write_batched(out: Path, kind: str, header, specs, make_chunk, ledger: Ledger) -> list[dict]:
+    """Write files given as (name, start, end, style) over one row range, in chunks of
+    about CHUNK_ROWS rows: a big file is split over several chunks, small files share
+    one. ``make_chunk(positions, segments)`` returns LF-ended CSV lines and the defect
+    ledger of the chunk (column ``i`` = position)."""
+    writers: dict[int, FileWriter] = {}
+    metas: list[dict] = []
+    batch: list[tuple[int, int, int]] = []
+    size = 0
+
+    def flush():
+        nonlocal batch, size
+        if not batch:
+            return
+        pos = np.concatenate([np.arange(a, b) for _f, a, b in batch])
+        data, led = make_chunk(pos, [(specs[f][0], a, b, specs[f][3]) for f, a, b in batch])
+        nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        start = 0
+        first_i = 0
+        for f, a, b in batch:
+            name, _s, _e, style = specs[f]
+            fw = writers.get(f)
+            if fw is None:
+                fw = writers[f] = FileWriter(out / kind / name, header, style)
+            n = b - a
+            end = int(nl[first_i + n - 1]) + 1
+            part = data[start:end]
+            if style.line_end != "\n":
+                part = part.replace(b"\n", style.line_end.encode())
+            if led is not None:
+                mine = led.filter((pl.col("i") >= first_i) & (pl.col("i") < first_i + n))
+                if mine.height:
+                    ledger.add(kind, name, mine.with_columns((pl.col("i") - first_i + fw.rows + 1).alias("row")).drop("i"))
+            fw.write_text(part, n)
+            if b == specs[f][2]:
+                metas.append({"kind": kind, "name": name, "role": "normal", **fw.close()})
+                del writers[f]
+            start = end
+            first_i += n
+        batch, size = [], 0
+
+    for f, (_name, s, e, _style) in enumerate(specs):
+        for a in range(s, e, CHUNK_ROWS):
+            b = min(a + CHUNK_ROWS, e)
+            if size + (b - a) > CHUNK_ROWS:
+                flush()
+            batch.append((f, a, b))
+            size += b - a
+    flush()
+    return metas
+
+
 def _month_label(month_index: int) -> str:
     return f"{1970 + month_index // 12:04d}-{month_index % 12 + 1:02d}"
 
@@ -138,16 +197,16 @@ def generate(
 ) -> GenerateSummary:
     """Write raw exports calibrated to GAO-16-223 under ``out`` (one folder per kind)
     and the ground truth under ``out/_generator``. Same (scale, seed, defects) give
-    byte-identical files. Existing kind folders under ``out`` are replaced."""
+    byte-identical files.
+
+    ``out`` may be new, empty, or hold an earlier generator output (the files its
+    manifest lists are replaced); any other file in a kind folder stops the run, so a
+    landing folder with real exports is never touched."""
     started = time.perf_counter()
     rates = defects or DefectRates()
     out = Path(out)
     plan = make_plan(scale, rates)
-    for kind in (*KINDS, "_generator"):
-        folder = out / kind
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
+    _prepare(out)
     files: list[dict] = []
     ledger = Ledger(out / "_generator" / "defects.csv")
     rng_files = np.random.default_rng([seed, 51])
@@ -170,23 +229,20 @@ def generate(
     # 2. Traces, one file per request month
     pop = P.build_population(seed, plan, rates)
     tw = TraceWriter(seed, rates, pop, lic)
-    month = P.months_of(pop.req_day)
-    bounds = np.flatnonzero(np.diff(month)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(month)]])
     rows_by_kind = {k: 0 for k in KINDS}
-    for s, e in zip(starts, ends, strict=True):
-        name = f"trace_requests_{_month_label(int(month[s]))}.csv"
-        style = _style(rng_files, "trace")
-        fw = FileWriter(out / "trace" / name, TRACE_HEADER, style)
-        for c in range(s, e, CHUNK_ROWS):
-            pos = np.arange(c, min(c + CHUNK_ROWS, e))
-            data, led, n = tw.chunk(pos, style, fw.rows)
-            fw.write_text(data, n)
-            ledger.add("trace", name, led)
-        meta = fw.close()
-        rows_by_kind["trace"] += meta["rows"]
-        files.append({"kind": "trace", "name": name, "role": "normal", **meta})
+    month = P.months_of(pop.req_day)
+    trace_files = [
+        (f"trace_requests_{_month_label(int(month[s]))}.csv", s, e, _style(rng_files, "trace"))
+        for s, e in _runs(month)
+    ]
+
+    def write_traces(pos, segs):
+        dmy = np.concatenate([np.full(b - a, st.date_format == T.DMY) for _n, a, b, st in segs])
+        spanish = np.concatenate([np.full(b - a, st.spanish) for _n, a, b, st in segs])
+        return tw.chunk(pos, dmy, spanish)
+
+    files += _write_batched(out, "trace", TRACE_HEADER, trace_files, write_traces, ledger)
+    rows_by_kind["trace"] = sum(f["rows"] for f in files if f["kind"] == "trace")
 
     # 3. Seizures, one file per year; some rows are sent a second time. Firearm ids
     #    (hence serial numbers) of the reported rifles and the seizures follow the traces.
@@ -238,19 +294,14 @@ def generate(
     # 4. Multiple sales (Demand Letter 3), one file per report month
     dw = DL3Writer(tw)
     rmonth = P.months_of(reports["report_day"])
-    bounds = np.flatnonzero(np.diff(rmonth)) + 1
-    for s, e in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(rmonth)]]), strict=True):
-        name = f"dl3_multiple_sales_{_month_label(int(rmonth[s]))}.csv"
-        style = _style(rng_files, "multiple_sales")
-        fw = FileWriter(out / "multiple_sales" / name, DL3_HEADER, style)
-        for c in range(s, e, CHUNK_ROWS):
-            idx = np.arange(c, min(c + CHUNK_ROWS, e))
-            data, led = dw.chunk(reports, idx, style, fw.rows)
-            fw.write_text(data, len(idx))
-            ledger.add("multiple_sales", name, led)
-        meta = fw.close()
-        rows_by_kind["multiple_sales"] += meta["rows"]
-        files.append({"kind": "multiple_sales", "name": name, "role": "normal", **meta})
+    dl3_files = [
+        (f"dl3_multiple_sales_{_month_label(int(rmonth[s]))}.csv", s, e, _style(rng_files, "multiple_sales"))
+        for s, e in _runs(rmonth)
+    ]
+    files += _write_batched(
+        out, "multiple_sales", DL3_HEADER, dl3_files, lambda pos, segs: dw.chunk(reports, pos), ledger
+    )
+    rows_by_kind["multiple_sales"] = sum(f["rows"] for f in files if f["kind"] == "multiple_sales")
     rows_by_kind["licensees"] = sum(f["rows"] for f in files if f["kind"] == "licensees")
 
     # 5. File-level defects: extra files, so rejecting them loses nothing
@@ -298,6 +349,33 @@ def generate(
         seconds=round(time.perf_counter() - started, 3),
         expected=expected,
     )
+
+
+def _prepare(out: Path) -> None:
+    manifest = out / "_generator" / "manifest.json"
+    ours: set[tuple[str, str]] = set()
+    if manifest.exists():
+        try:
+            ours = {(f["kind"], f["name"]) for f in json.loads(manifest.read_text(encoding="utf-8"))["files"]}
+        except (ValueError, KeyError) as exc:
+            raise FileExistsError(f"{manifest} cannot be read ({exc}); remove it or choose another folder") from exc
+    foreign = []
+    for kind in KINDS:
+        folder = out / kind
+        if folder.is_dir():
+            foreign += [f"{kind}/{p.name}" for p in sorted(folder.iterdir()) if (kind, p.name) not in ours]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise FileExistsError(
+            f"{out} already holds files the generator did not write ({shown}); nothing was "
+            "written. Generate into an empty folder, or move those files away first."
+        )
+    for kind, name in ours:
+        path = out / kind / name
+        if path.is_file():
+            path.unlink()
+    for kind in (*KINDS, "_generator"):
+        (out / kind).mkdir(parents=True, exist_ok=True)
 
 
 # --- file-level defects --------------------------------------------------------------------

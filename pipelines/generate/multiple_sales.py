@@ -127,7 +127,9 @@ class DL3Writer:
         self.h = trace_writer.h
         self.cat = trace_writer.cat
 
-    def chunk(self, r: dict[str, np.ndarray], idx: np.ndarray, style, row_offset: int) -> tuple[bytes, pl.DataFrame | None]:
+    def chunk(self, r: dict[str, np.ndarray], idx: np.ndarray) -> tuple[bytes, pl.DataFrame | None]:
+        """CSV lines (UTF-8, LF, ISO dates) of the rifles ``idx``, and their defects
+        (column ``i``: position in ``idx``)."""
         h, tw = self.h, self.tw
         n = len(idx)
         fid, lead = r["fid"][idx], r["lead"][idx]
@@ -135,7 +137,7 @@ class DL3Writer:
         disp, report = r["disp_day"][idx], r["report_day"][idx]
         state = r["state"][idx]
         malform = r["malform"][idx]
-        fmt = style.date_format
+        fmt = T.ISO
         cols: dict[str, pl.Series] = {}
         rid = T.concat("DL3-", T.zfill(r["ryear"][idx], 4), "-", T.zfill(r["rid"][idx], 6))
         cols["report_id"] = rid
@@ -194,11 +196,11 @@ class DL3Writer:
             extra = h.u(fid, "dl3-fc") < 0.5
             detail[m & extra] = "wrong_field_count:13"
             detail[m & ~extra] = "wrong_field_count:11"
-        data = T.csv_chunk({c: cols[c] for c in DL3_HEADER}, style.line_end)
+        data = T.csv_chunk({c: cols[c] for c in DL3_HEADER}, "\n")
         wrong = bad & (kind == DL3_MALFORMED.index("wrong_field_count"))
         if wrong.any():
             data = T.patch_lines(
-                data, style.line_end, np.flatnonzero(wrong),
+                data, "\n", np.flatnonzero(wrong),
                 lambda line, i: line + ",EXTRA" if detail[i].endswith("13") else line[:-1],
             )
         ledger = None
@@ -206,8 +208,8 @@ class DL3Writer:
             b = np.flatnonzero(bad)
             ledger = pl.DataFrame(
                 {
-                    "row": row_offset + 1 + b,
-                    "record_id": rid.gather(b).fill_null(""),
+                    "i": b,
+                    "record_id": cols["report_id"].gather(b).fill_null(""),
                     "defect": [DL3_MALFORMED[k] for k in kind[b]],
                     "handling": "quarantine",
                     "detail": pl.Series(detail[b].tolist(), dtype=pl.Utf8),

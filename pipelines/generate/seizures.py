@@ -180,7 +180,7 @@ class SeizureWriter:
             ledger = pl.DataFrame(
                 {
                     "row": rows[b],
-                    "record_id": sid.gather(b).fill_null(""),
+                    "record_id": cols["seizure_id"].gather(b).fill_null(""),
                     "defect": [SEIZURE_MALFORMED[k] for k in kind[b]],
                     "handling": "quarantine",
                     "detail": pl.Series(detail[b].tolist(), dtype=pl.Utf8),

@@ -70,6 +70,15 @@ def dates(days: np.ndarray, fmt: str) -> pl.Series:
     return where(blank, None, s)
 
 
+def dates_styled(days: np.ndarray, dmy: np.ndarray) -> pl.Series:
+    """Dates written day-first where ``dmy`` is set, ISO elsewhere."""
+    if dmy.all():
+        return dates(days, DMY)
+    if not dmy.any():
+        return dates(days, ISO)
+    return where(dmy, dates(days, DMY), dates(days, ISO))
+
+
 def zfill(values: np.ndarray, width: int) -> pl.Series:
     """Non-negative integers as zero-padded text (wider values keep all their digits)."""
     values = np.asarray(values, dtype=np.int64)

@@ -309,9 +309,13 @@ class TraceWriter:
         return T.where(has, lic, None), dstate
 
     # ---------------------------------------------------------------------------------
-    def chunk(self, pos: np.ndarray, style: FileStyle, row_offset: int) -> tuple[bytes, pl.DataFrame, int]:
-        """CSV bytes (UTF-8, no header) of the requests at sorted positions ``pos``, the
-        defects injected in them, and the number of rows."""
+    def chunk(self, pos: np.ndarray, dmy: np.ndarray, spanish_share: np.ndarray) -> tuple[bytes, pl.DataFrame | None]:
+        """CSV lines (UTF-8, LF, no header) of the requests at sorted positions ``pos``,
+        and the defects injected in them (column ``i``: position in ``pos``).
+
+        ``dmy`` (per row) writes dates day-first; ``spanish_share`` (per row) is the share
+        of Mexican rows typed with Spanish firearm words. Both are per-file properties:
+        a chunk may hold several small files, which the caller splits again."""
         h, pop, rates = self.h, self.pop, self.rates
         n = len(pos)
         fid = pop.req_fid[pos].astype(np.int64)
@@ -323,12 +327,16 @@ class TraceWriter:
         malform = pop.malform[fid]
         rec_day, pur_day, req_day = pop.rec_day[fid], pop.pur_day[fid], pop.req_day[pos]
         mx = country == P.C_MX
-        fmt = style.date_format
+        dmy = np.asarray(dmy, dtype=bool)
         cols: dict[str, pl.Series] = {}
+
+        def dates(days):
+            return T.dates_styled(days, dmy)
+
 
         trace_number = T.concat("T", T.zfill(pop.tn_year[pos], 4), "-", T.zfill(pop.tn_seq[pos], 7))
         cols["trace_number"] = trace_number
-        cols["request_date"] = T.dates(req_day, fmt)
+        cols["request_date"] = dates(req_day)
         ag = np.where(
             mx,
             h.choice(rid, "agency", self.mx_agency_w),
@@ -339,7 +347,7 @@ class TraceWriter:
             ),
         )
         cols["requesting_agency"] = T.pick(self.agencies, ag)
-        cols["recovery_date"] = T.dates(rec_day, fmt)
+        cols["recovery_date"] = dates(rec_day)
         cols["recovery_country"] = T.pick(self.country_t, country)
 
         # where it was recovered
@@ -367,7 +375,7 @@ class TraceWriter:
         cat = self.cat
         entry, unknown = self.firearm_entries(fid, origin, tclass, uvar, dl3)
         tix = np.where(unknown, self.type_index["UNKNOWN"], self.entry_type[entry])
-        spanish = mx & (h.u(rid, "spanish") < style.spanish)
+        spanish = mx & (h.u(rid, "spanish") < spanish_share)
         es2 = h.u(rid, "spanish-2") < 0.3
         ftype = T.where(
             spanish,
@@ -455,10 +463,10 @@ class TraceWriter:
         lic, _ = self.license_numbers(fid, dstate, when)
         cols["ffl_license_number"] = lic
         pi = result == R["PURCHASER_IDENTIFIED"]
-        cols["purchase_date"] = T.dates(np.where(pi, pur_day, T.NO_DAY), fmt)
+        cols["purchase_date"] = dates(np.where(pi, pur_day, T.NO_DAY))
         cols["purchaser_name"] = T.where(pi, self.people.names(self.h, fid), None)
         age = (21 * 365 + h.below(fid, "p-age", 40 * 365)).astype(np.int32)
-        cols["purchaser_dob"] = T.dates(np.where(pi, pur_day - age, T.NO_DAY), fmt)
+        cols["purchaser_dob"] = dates(np.where(pi, pur_day - age, T.NO_DAY))
         dealer_state = np.array(catalog.SOURCE_STATES + ("TX",))[np.where(dstate >= 0, dstate, 0)]
         cols["purchaser_address"] = T.where(pi, self.people.addresses(self.h, fid, dealer_state), None)
 
@@ -473,7 +481,8 @@ class TraceWriter:
             date_names = ("request_date", "recovery_date", "purchase_date")
             date_days = (req_day, rec_day, pur_day)
             m_bad = bad & (kind == P.MALFORMED.index("bad_date"))
-            vals = T.pick(list(BAD_DATES[fmt]), h.below(fid, "bad-value", len(BAD_DATES[fmt])))
+            bv = h.below(fid, "bad-value", len(BAD_DATES[T.ISO]))
+            vals = T.where(dmy, T.pick(list(BAD_DATES[T.DMY]), bv), T.pick(list(BAD_DATES[T.ISO]), bv))
             m_imp = bad & (kind == P.MALFORMED.index("impossible_date"))
             for c in range(3):
                 m = m_bad & (date_col == c)
@@ -483,10 +492,11 @@ class TraceWriter:
                 if m.any():
                     y = P.years_of(np.where(date_days[c] > T.NO_DAY, date_days[c], 0))
                     iv = h.below(fid, "impossible", 4)
-                    if fmt == T.ISO:
-                        s = T.concat(T.zfill(y, 4), T.pick(["-02-30", "-06-31", "-13-05", "-04-31"], iv))
-                    else:
-                        s = T.concat(T.pick(["30/02/", "31/06/", "05/13/", "31/04/"], iv), T.zfill(y, 4))
+                    s = T.where(
+                        dmy,
+                        T.concat(T.pick(["30/02/", "31/06/", "05/13/", "31/04/"], iv), T.zfill(y, 4)),
+                        T.concat(T.zfill(y, 4), T.pick(["-02-30", "-06-31", "-13-05", "-04-31"], iv)),
+                    )
                     cols[date_names[c]] = T.where(m, s, cols[date_names[c]])
                     detail[m] = f"impossible_date:{date_names[c]}"
             m = bad & (kind == P.MALFORMED.index("purchase_after_recovery"))
@@ -517,7 +527,7 @@ class TraceWriter:
             detail[m & extra] = "wrong_field_count:23"
             detail[m & ~extra] = "wrong_field_count:21"
 
-        data = T.csv_chunk({c: cols[c] for c in TRACE_HEADER}, style.line_end)
+        data = T.csv_chunk({c: cols[c] for c in TRACE_HEADER}, "\n")
         wrong = bad & (malform - 1 == P.MALFORMED.index("wrong_field_count"))
         if wrong.any():
 
@@ -527,11 +537,11 @@ class TraceWriter:
                 assert line.endswith(","), line
                 return line[:-1]
 
-            data = T.patch_lines(data, style.line_end, np.flatnonzero(wrong), fix)
+            data = T.patch_lines(data, "\n", np.flatnonzero(wrong), fix)
 
         # the defect ledger of this chunk
         tn = cols["trace_number"]
-        row = row_offset + 1 + np.arange(n)
+        row = np.arange(n)
 
         def record(mask, defect, handling, details):
             idx = np.flatnonzero(mask)
@@ -539,7 +549,7 @@ class TraceWriter:
                 defects.append(
                     pl.DataFrame(
                         {
-                            "row": row[idx],
+                            "i": row[idx],
                             "record_id": tn.gather(idx).fill_null(""),
                             "defect": defect,
                             "handling": handling,
@@ -566,5 +576,5 @@ class TraceWriter:
                 record(m, kind_name, "quarantine", detail)
         ledger = pl.concat(defects) if defects else None
         if ledger is not None:
-            ledger = ledger.sort("row", maintain_order=True)
-        return data, ledger, n
+            ledger = ledger.sort("i", maintain_order=True)
+        return data, ledger
