@@ -88,7 +88,8 @@ located as (
             when listings.licensee_key is null then 'dealer_not_in_listing'
             else 'located'
         end as dealer_status,
-        (select listing_loaded_at from listing_version) as listing_loaded_at
+        (select listing_loaded_at from listing_version) as listing_loaded_at,
+        '{{ invocation_id }}' as dbt_invocation_id
     from matched
     left join listings
         on matched.dealer_key = listings.licensee_key

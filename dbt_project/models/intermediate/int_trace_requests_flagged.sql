@@ -158,7 +158,8 @@ classified as (
                     coalesce(recovery_city, '')
                 ))
         end as repeat_key,
-        '{{ rules_version }}' as rules_version
+        '{{ rules_version }}' as rules_version,
+        '{{ invocation_id }}' as dbt_invocation_id
     from flagged
 
 ),

@@ -1,0 +1,852 @@
+"""The marts answer GAO-16-223's questions from a small, fully known set of exports of every
+kind: origin, source state through the licensee listing valid at the purchase date,
+purchaser determination, firearm types, seizures, licensees, Demand Letter 3 recoveries,
+time-to-crime, flagged records, repeat purchasers and the shared (suppressed) marts.
+
+The exports land in two rounds: the second (a day-first, Latin-1 trace file) holds a
+repeat request that is *earlier* than a request of the first round, a repeat request that
+is later, and a new firearm. The second build is incremental; it must give exactly what a
+full rebuild gives, without normalising the first round's rows again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import make_settings
+from exports import trace_row, write_export
+
+from pipelines import ingest, privacy
+from pipelines.config import Settings
+from pipelines.transform import run_dbt
+
+FFL_SAMPLE = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "ffl" / "0124-ffl-list-sample.txt"
+)
+
+NO_PURCHASER = {
+    "purchase_date": "",
+    "purchaser_name": "",
+    "purchaser_dob": "",
+    "purchaser_address": "",
+}
+NO_DEALER = {"ffl_license_number": "", **NO_PURCHASER}
+TX_DEALER = "5-74-029-01-4F-12345"  # stable key 5-74-12345, TX in both listings
+MOVED_DEALER = "9-33-073-01-4F-00777"  # key 9-33-00777: CA in Sept 2013, AZ in Sept 2014
+PAWNBROKER = "8-86-013-02-5B-00100"  # AZ
+NM_DEALER = "6-85-001-01-5C-00200"  # only in the Sept 2014 listing
+GONE_DEALER = "5-74-029-01-4F-99999"  # in no listing
+DOE = {"purchaser_name": "DOE, JOHN Q", "purchaser_dob": "1980-01-02"}
+ROE = {"purchaser_name": "ROE, RICHARD", "purchaser_dob": "1975-05-05"}
+
+
+def t(number: str, **fields: str) -> dict[str, str]:
+    return trace_row(**{"trace_number": number, "serial_number": f"{number}-SN", **fields})
+
+
+def first_round_traces() -> list[dict[str, str]]:
+    return [
+        # 2012, Mexico
+        t(
+            "T2012-A1",
+            request_date="2012-03-10",
+            recovery_date="2012-02-15",
+            ffl_license_number=TX_DEALER,
+            purchase_date="2011-06-01",
+            **DOE,
+        ),
+        t(
+            "T2012-A10",
+            request_date="2012-05-01",
+            recovery_date="2012-04-01",
+            serial_number="DL3-1",
+            ffl_license_number=TX_DEALER,
+            purchase_date="2012-01-20",
+            **ROE,
+        ),
+        # 2013, Mexico
+        t(
+            "T2013-A2",
+            request_date="2013-06-01",
+            recovery_date="2013-05-10",
+            firearm_type="pistola",
+            manufacturer="Smith & Wesson",
+            model="M&P9",
+            caliber="9MM",
+            recovery_state="nuevo león",
+            ffl_license_number=MOVED_DEALER,
+            purchase_date="2013-01-15",
+            purchaser_name="POE, EDGAR",
+            purchaser_dob="1970-01-19",
+        ),
+        t(
+            "T2013-A4",
+            request_date="2013-09-01",
+            recovery_date="2013-08-01",
+            firearm_type="ESCOPETA",
+            recovery_state="MICHOACÁN",
+            ffl_license_number=GONE_DEALER,
+            trace_status="NOT_COMPLETED",
+            trace_result="FFL_OUT_OF_BUSINESS_RECORDS_MISSING",
+            **NO_PURCHASER,
+        ),
+        t(
+            "T2013-A5",
+            request_date="2013-08-01",
+            recovery_date="2013-07-01",
+            firearm_type="REVOLVER",
+            manufacturer="TAURUS",
+            model="85",
+            caliber=".38 SPL",
+            country_of_manufacture="BR",
+            importer="TAURUS INTERNATIONAL",
+            recovery_state="Sonora",
+            ffl_license_number=PAWNBROKER,
+            trace_status="NOT_COMPLETED",
+            trace_result="FFL_NO_RESPONSE",
+            **NO_PURCHASER,
+        ),
+        t(
+            "T2013-A6",
+            request_date="2013-04-01",
+            recovery_date="2013-03-01",
+            manufacturer="NORINCO",
+            model="MAK90",
+            caliber="7.62X39",
+            country_of_manufacture="CN",
+            importer="",
+            recovery_state="Sinaloa",
+            trace_result="FOREIGN_NOT_IMPORTED_TO_US",
+            **NO_DEALER,
+        ),
+        t(
+            "T2013-A7",
+            request_date="2013-04-01",
+            recovery_date="2013-03-02",
+            firearm_type="DESCONOCIDO",
+            manufacturer="",
+            country_of_manufacture="",
+            serial_number="SIN NUMERO",
+            trace_status="NOT_COMPLETED",
+            trace_result="INCOMPLETE_REQUEST",
+            **NO_DEALER,
+        ),
+        # 2014, Mexico
+        t(
+            "T2014-A3",
+            request_date="2014-12-20",
+            recovery_date="2014-12-01",
+            firearm_type="FUSIL",
+            recovery_state="19",
+            ffl_license_number="9-33-013-01-7F-00777",
+            purchase_date="2014-10-05",
+            **DOE,
+        ),
+        t(
+            "T2014-A8",
+            request_date="2014-04-01",
+            recovery_date="2014-03-01",
+            firearm_type="PISTOL",
+            manufacturer="RUGER",
+            model="P95",
+            caliber="9MM",
+            serial_number="LIMADO",
+            trace_status="NOT_COMPLETED",
+            trace_result="OBLITERATED_SERIAL",
+            **NO_DEALER,
+        ),
+        t(
+            "T2014-A11",
+            request_date="2014-06-01",
+            recovery_date="2014-05-01",
+            ffl_license_number=NM_DEALER,
+            purchase_date="2014-01-10",
+            purchaser_name="",
+            purchaser_dob="",
+            purchaser_address="",
+            trace_status="PENDING",
+            trace_result="PENDING",
+        ),
+        t(
+            "T2014-A14",
+            request_date="2014-03-01",
+            recovery_date="2014-02-01",
+            recovery_state="Sonora",
+            ffl_license_number=TX_DEALER,
+            purchase_date="2013-05-05",
+            **ROE,
+        ),
+        # recovered in the United States, or where is unknown (ZZ)
+        t(
+            "T2014-A9",
+            recovery_country="US",
+            recovery_state="TX",
+            recovery_city="EL PASO",
+            request_date="2014-05-10",
+            recovery_date="2014-05-01",
+            firearm_type="PISTOL",
+            manufacturer="RUGER",
+            ffl_license_number="5-74-029-01-7F-12345",
+            purchase_date="2014-01-01",
+            purchaser_name="doe,  john q",
+            purchaser_dob="1980-01-02",
+        ),
+        t(
+            "T2013-A12",
+            recovery_country="ZZ",
+            recovery_state="",
+            recovery_city="",
+            request_date="2013-07-01",
+            recovery_date="2013-06-01",
+            serial_number="DL3-3",
+            trace_result="FFL_IDENTIFIED_NO_PURCHASER",
+            ffl_license_number=TX_DEALER,
+            **NO_PURCHASER,
+        ),
+        t(
+            "T2013-A13",
+            recovery_country="US",
+            recovery_state="TX",
+            recovery_city="LAREDO",
+            request_date="2013-03-01",
+            recovery_date="2013-02-01",
+            serial_number="DL3-2",
+            trace_result="FFL_IDENTIFIED_NO_PURCHASER",
+            ffl_license_number=TX_DEALER,
+            purchase_date="2012-12-01",
+            purchaser_name="",
+            purchaser_dob="",
+            purchaser_address="",
+        ),
+    ]
+
+
+def second_round_traces() -> list[dict[str, str]]:
+    """Day-first dates, Latin-1: a repeat request earlier than T2012-A10 (it becomes the one
+    kept), a repeat request later than T2014-A3, and a new firearm."""
+    rows = [
+        t(
+            "T2012-B1",
+            request_date="2012-04-15",
+            recovery_date="2012-04-01",
+            serial_number="DL3-1",
+            recovery_state="CHIHUAHUA",
+            recovery_city="CIUDAD JUAREZ",
+            ffl_license_number=TX_DEALER,
+            purchase_date="2012-01-20",
+            **ROE,
+        ),
+        t(
+            "T2014-B3",
+            request_date="2015-01-05",
+            recovery_date="2014-12-01",
+            firearm_type="RIFLE",
+            serial_number="T2014-A3-SN",
+            recovery_state="Nuevo León",
+            recovery_city="ciudad juárez",
+            ffl_license_number="9-33-013-01-7F-00777",
+            purchase_date="2014-10-05",
+            **DOE,
+        ),
+        t(
+            "T2014-B2",
+            request_date="2014-03-20",
+            recovery_date="2014-03-01",
+            firearm_type="SHOTGUN",
+            recovery_state="Estado de México",
+            ffl_license_number="5-74-029-01-7F-12345",
+            purchase_date="2014-02-01",
+            purchaser_name="LOE, ANN",
+            purchaser_dob="1990-02-02",
+        ),
+    ]
+    for row in rows:
+        for col in ("request_date", "recovery_date", "purchase_date", "purchaser_dob"):
+            if row[col]:
+                y, m, d = row[col].split("-")
+                row[col] = f"{d}/{m}/{y}"
+    return rows
+
+
+def license(number: str, state: str, **fields: str) -> dict[str, str]:
+    regn, dist, cnty, ltype, xprdte, seqn = number.split("-")
+    return {
+        "lic_regn": regn,
+        "lic_dist": dist,
+        "lic_cnty": cnty,
+        "lic_type": ltype,
+        "lic_xprdte": xprdte,
+        "lic_seqn": seqn,
+        "license_name": "EXAMPLE ARMS LLC",
+        "business_name": "",
+        "premise_street": "1 MAIN ST",
+        "premise_city": "TOWN",
+        "premise_state": state,
+        "premise_zip_code": "79901",
+        "mail_street": "",
+        "mail_city": "",
+        "mail_state": "",
+        "mail_zip_code": "",
+        "voice_phone": "9155550100",
+        **fields,
+    }
+
+
+LISTING_0913 = [
+    license(TX_DEALER, "TX"),
+    license(MOVED_DEALER, "CA"),
+    license(PAWNBROKER, "AZ"),
+    license("5-74-029-07-5C-00300", "TX"),  # a manufacturer: not a dealer
+]
+LISTING_0914 = [
+    license("5-74-029-01-7F-12345", "TX"),  # renewed: new expiry code, same key
+    license("9-33-013-01-7F-00777", "AZ"),  # moved to Arizona
+    license(PAWNBROKER, "AZ"),
+    license(NM_DEALER, "NM"),
+    license("5-74-029-07-5C-00300", "TX"),
+    license("1-66-003-01-4F-00258", "PR", license_name="HERNANDEZ-MUNOZ, GILBERTO"),
+    license("1-13-047-01-6D-00400", "NY"),
+]
+
+
+def seizure(sid: str, date: str, dest: str, ftype: str, agency: str = "ICE-HSI") -> dict[str, str]:
+    return {
+        "seizure_id": sid,
+        "seizure_date": date,
+        "seizing_agency": agency,
+        "location": "NOGALES",
+        "us_state": "AZ",
+        "destination_country": dest,
+        "firearm_type": ftype,
+        "manufacturer": "COLT",
+        "model": "AR-15",
+        "caliber": ".223",
+        "serial_number": f"{sid}X",
+        "case_number": "C-1",
+    }
+
+
+SEIZURES = [
+    seizure("S1", "2010-01-05", "MX", "PISTOL"),
+    seizure("S2", "2010-02-05", "MX", "RIFLE", "CBP"),
+    seizure("S3", "2011-03-05", "MX", "ESCOPETA"),
+    seizure("S4", "2012-04-05", "GT", "PISTOL"),
+    seizure("S5", "2008-05-05", "MX", "PISTOLA"),
+    seizure("S6", "2014-06-05", "MX", "REVÓLVER"),
+]
+
+
+def dl3(report: str, date: str, manufacturer: str, serial: str, **fields: str) -> dict[str, str]:
+    return {
+        "report_id": report,
+        "report_date": date,
+        "ffl_license_number": TX_DEALER,
+        "serial_number": serial,
+        "manufacturer": manufacturer,
+        "importer": "",
+        "model": "AR-15",
+        "caliber": ".223",
+        "disposition_date": date,
+        "purchaser_name": "SMITH, JANE",
+        "purchaser_dob": "03/03/1985",
+        "purchaser_id_number": "TX99887766",
+        **fields,
+    }
+
+
+# Day-first dates: the purchaser key must not depend on the file's date style.
+MULTIPLE_SALES = [
+    dl3(
+        "R1",
+        "01/03/2012",
+        "COLT",
+        "DL3-1",
+        disposition_date="20/01/2012",
+        purchaser_name="Roe, Richard",
+        purchaser_dob="05/05/1975",
+        purchaser_id_number="D1234567",
+    ),
+    dl3(
+        "R1",
+        "01/03/2012",
+        "COLT",
+        "DL3-2",
+        disposition_date="20/01/2012",
+        purchaser_name="Roe, Richard",
+        purchaser_dob="05/05/1975",
+        purchaser_id_number="D1234567",
+    ),
+    dl3("R2", "15/06/2013", "COLT", "DL3-3"),
+    dl3("R2", "15/06/2013", "RUGER", "NEVER-TRACED"),
+    dl3("R3", "05/05/2010", "COLT", "DL3-5"),
+]
+
+
+def land_first_round(settings: Settings) -> None:
+    landing = settings.landing_dir
+    write_export(landing / "trace" / "trace_a.csv", "trace", first_round_traces())
+    write_export(
+        landing / "licensees" / "0913-ffl-list.txt", "licensees", LISTING_0913, line_end="\r\n"
+    )
+    write_export(
+        landing / "licensees" / "0914-ffl-list-complete.txt",
+        "licensees",
+        LISTING_0914,
+        line_end="\r\n",
+    )
+    shutil.copy(FFL_SAMPLE, landing / "licensees" / "0124-ffl-list-sample.txt")
+    write_export(landing / "seizures" / "seizures.csv", "seizures", SEIZURES)
+    write_export(landing / "multiple_sales" / "dl3.csv", "multiple_sales", MULTIPLE_SALES)
+
+
+def build(settings: Settings, *args: str) -> None:
+    summary = ingest.ingest(settings)
+    assert summary.rows_quarantined == 0, [f.quarantine_examples for f in summary.files]
+    assert not summary.by_status("rejected"), [f.reason for f in summary.files]
+    result = run_dbt(settings, *(args or ("build",)))
+    assert result.success, "\n".join(result.failures)
+
+
+def copy_data(source: Settings, target: Path) -> Settings:
+    shutil.copytree(source.data_dir, target, symlinks=True)
+    return make_settings(target)
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory) -> Settings:
+    s = make_settings(tmp_path_factory.mktemp("marts-first") / "data")
+    s.ensure_dirs()
+    land_first_round(s)
+    build(s)
+    return s
+
+
+@pytest.fixture(scope="module")
+def second(first, tmp_path_factory) -> Settings:
+    """The first round's warehouse, a second trace file landed, built incrementally."""
+    s = copy_data(first, tmp_path_factory.mktemp("marts-second") / "data")
+    write_export(
+        s.landing_dir / "trace" / "trace_b.csv",
+        "trace",
+        second_round_traces(),
+        encoding="cp1252",
+        line_end="\r\n",
+    )
+    build(s)
+    return s
+
+
+@pytest.fixture(scope="module")
+def rebuilt(second, tmp_path_factory) -> Settings:
+    """The same raw data as ``second``, every model rebuilt from scratch."""
+    s = copy_data(second, tmp_path_factory.mktemp("marts-rebuilt") / "data")
+    build(s, "run", "--full-refresh")
+    return s
+
+
+def q(settings: Settings, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def by_key(settings: Settings, sql: str) -> dict:
+    return {row[0]: row[1:] if len(row) > 2 else row[1] for row in q(settings, sql)}
+
+
+# --- origin, types, purchaser ----------------------------------------------------------
+
+
+def test_origin_counts_each_recovered_firearm_once_by_recovery_year(second):
+    got = by_key(
+        second,
+        "select recovery_year, n_traced, n_us_manufactured, n_us_imported, n_third_country, "
+        "n_undetermined from marts.origin_by_year order by 1",
+    )
+    assert got == {2012: (2, 2, 0, 0, 0), 2013: (5, 2, 1, 1, 1), 2014: (5, 5, 0, 0, 0)}
+
+
+def test_origin_by_recovery_country_separates_mexico_us_and_unknown(second):
+    got = q(
+        second,
+        "select recovery_year, recovery_country, n_traced from marts.origin_by_recovery_country "
+        "where recovery_country <> 'MX' order by 1, 2",
+    )
+    assert got == [(2013, "US", 1), (2013, "ZZ", 1), (2014, "US", 1)]
+    mx = q(
+        second,
+        "select sum(n_traced) from marts.origin_by_recovery_country where recovery_country = 'MX'",
+    )
+    assert mx == [(12,)]
+
+
+def test_spanish_and_english_firearm_types_count_as_one_vocabulary(second):
+    got = by_key(
+        second,
+        "select recovery_year, n_long, n_short, n_other, n_rifle, n_shotgun, n_pistol, n_revolver "
+        "from marts.firearm_types_by_year order by 1",
+    )
+    assert got == {
+        2012: (2, 0, 0, 2, 0, 0, 0),
+        2013: (2, 2, 1, 1, 1, 1, 1),
+        2014: (4, 1, 0, 3, 1, 1, 0),
+    }
+
+
+def test_purchaser_determination_gives_reasons_for_the_undetermined(second):
+    got = by_key(
+        second,
+        "select recovery_year, n_us_sourced, n_determined, n_undetermined, n_pending, "
+        "n_undetermined_out_of_business_records_missing, n_undetermined_no_dealer_response, "
+        "n_undetermined_altered_serial from marts.purchaser_determination_by_year order by 1",
+    )
+    assert got == {
+        2012: (2, 2, 0, 0, 0, 0, 0),
+        2013: (3, 1, 2, 0, 1, 1, 0),
+        2014: (5, 3, 1, 1, 0, 0, 1),
+    }
+
+
+def test_top_calibers_and_manufacturers_are_ranked_per_year(second):
+    got = q(
+        second,
+        "select manufacturer, n_traced, rank_in_year from marts.manufacturers_by_year "
+        "where recovery_year = 2013 order by rank_in_year, manufacturer",
+    )
+    assert got == [
+        ("COLT", 1, 1),
+        ("NORINCO", 1, 1),
+        ("SMITH & WESSON", 1, 1),
+        ("TAURUS", 1, 1),
+        (None, 1, 1),
+    ]
+    calibers = by_key(
+        second,
+        "select caliber, n_traced from marts.calibers_by_year where recovery_year = 2014",
+    )
+    assert calibers == {".223": 4, "9MM": 1}
+
+
+# --- source state ----------------------------------------------------------------------
+
+
+def test_dealer_state_comes_from_the_listing_valid_at_the_purchase_date(second):
+    got = by_key(
+        second,
+        "select trace_number, dealer_status, source_state, listing_snapshot_month::varchar "
+        "from intermediate.int_trace_dealers_located order by 1",
+    )
+    assert got["T2012-A1"] == ("located", "TX", "2013-09-01")  # before every listing: earliest
+    assert got["T2013-A2"] == ("located", "CA", "2013-09-01")
+    assert got["T2014-A3"] == ("located", "AZ", "2014-09-01")  # moved; renewed license
+    assert got["T2013-A5"] == ("located", "AZ", "2013-09-01")  # no purchase date: recovery date
+    assert got["T2014-A11"] == ("located", "NM", "2014-09-01")  # only in a later listing
+    assert got["T2014-A14"] == ("located", "TX", "2013-09-01")
+    assert got["T2014-B2"] == ("located", "TX", "2013-09-01")
+    assert got["T2013-A4"] == ("dealer_not_in_listing", None, None)  # reported, not dropped
+    assert got["T2014-A8"] == ("no_dealer", None, None)
+
+
+def test_source_states_list_every_state_and_dc_with_shares_of_known_dealers(second):
+    rows = q(
+        second,
+        "select dealer_status, source_state, n_us_sourced, n_located_total, pct_of_located, "
+        "is_southwest_border from marts.source_states_gao_period",
+    )
+    located = {r[1]: r for r in rows if r[0] == "located"}
+    assert len(located) == 51  # 50 states + DC, zero or not
+    assert {s: r[2] for s, r in located.items() if r[2]} == {"TX": 4, "AZ": 2, "CA": 1, "NM": 1}
+    assert located["TX"][3] == 8 and float(located["TX"][4]) == 50.0
+    assert located["NM"][5] and not located["NV"][5]
+    others = {r[0]: r[2] for r in rows if r[0] != "located"}
+    assert others == {"dealer_not_in_listing": 1, "no_dealer": 1}
+    per_year = q(
+        second,
+        "select recovery_year, count(*) from marts.source_states_by_year "
+        "where dealer_status = 'located' group by 1 order by 1",
+    )
+    assert per_year == [(2012, 51), (2013, 51), (2014, 51)]
+
+
+def test_source_state_by_mexican_recovery_state_matrix(second):
+    got = q(
+        second,
+        "select source_state, recovery_state, sum(n_us_sourced)::int "
+        "from marts.source_state_by_recovery_state where dealer_status = 'located' "
+        "group by 1, 2 order by 1, 2",
+    )
+    assert got == [
+        ("AZ", "Nuevo León", 1),  # A3, written as INEGI code 19
+        ("AZ", "Sonora", 1),
+        ("CA", "Nuevo León", 1),  # A2, written "nuevo león"
+        ("NM", "Chihuahua", 1),
+        ("TX", "Chihuahua", 2),
+        ("TX", "Estado de México", 1),
+        ("TX", "Sonora", 1),
+    ]
+
+
+# --- seizures, licensees, multiple sales, time-to-crime --------------------------------
+
+
+def test_seizures_bound_for_mexico_by_year_and_type(second):
+    got = by_key(
+        second,
+        "select seizure_year, n_seized, n_long, n_short, n_ice_hsi, n_cbp "
+        "from marts.seizures_by_year order by 1",
+    )
+    assert got == {
+        2008: (1, 0, 1, 1, 0),
+        2010: (2, 1, 1, 1, 1),
+        2011: (1, 1, 0, 1, 0),
+        2014: (1, 0, 1, 1, 0),
+    }
+
+
+def test_licensees_count_dealers_and_pawnbrokers_per_snapshot(second):
+    got = by_key(
+        second,
+        "select snapshot_month::varchar, fiscal_year, n_dealers, n_pawnbrokers, "
+        "n_dealers_and_pawnbrokers, n_southwest_border from marts.licensees_by_month "
+        "where snapshot_month < '2020-01-01' order by 1",
+    )
+    assert got == {"2013-09-01": (2013, 2, 1, 3, 3), "2014-09-01": (2014, 5, 1, 6, 4)}
+    states = q(
+        second,
+        "select count(*), count(*) filter (where is_state_or_dc), "
+        "sum(n_dealers_and_pawnbrokers) from marts.licensees_by_state_month "
+        "where snapshot_month = '2014-09-01'",
+    )
+    assert states == [(52, 51, 6)]  # 50 states, DC and Puerto Rico
+
+
+def test_real_atf_listing_sample_loads_into_the_licensee_marts(second):
+    [(n, n_dp)] = q(
+        second,
+        "select n_licenses_all_types, n_dealers_and_pawnbrokers from marts.licensees_by_month "
+        "where snapshot_month = '2024-01-01'",
+    )
+    assert n == 1311 and 0 < n_dp < n
+
+
+def test_multiple_sale_rifles_recovered_by_where_first_traced(second):
+    got = by_key(
+        second,
+        "select report_year, n_rifles_reported, n_recovered, n_recovered_in_us, "
+        "n_recovered_in_mexico, n_recovery_undetermined "
+        "from marts.multiple_sale_recoveries_by_year order by 1",
+    )
+    assert got == {2010: (1, 0, 0, 0, 0), 2012: (2, 2, 1, 1, 0), 2013: (2, 1, 0, 0, 1)}
+
+
+def test_time_to_crime_in_atf_buckets_by_source_state(second):
+    got = q(
+        second,
+        "select recovery_year, source_state, n_firearms, n_under_3_months, n_3_to_7_months, "
+        "n_7_months_to_1_year from marts.time_to_crime_by_source_state order by 1, 2",
+    )
+    assert got == [
+        (2012, "TX", 2, 1, 0, 1),
+        (2013, "CA", 1, 0, 1, 0),
+        (2014, "AZ", 1, 1, 0, 0),
+        (2014, "NM", 1, 0, 1, 0),
+        (2014, "TX", 2, 1, 0, 1),
+    ]
+
+
+# --- flagged records, repeat purchasers ------------------------------------------------
+
+
+def test_flagged_records_say_what_is_missing_or_altered(second):
+    got = by_key(
+        second,
+        "select trace_number, is_incomplete_request, has_altered_serial, missing_identifiers "
+        "from marts.flagged_trace_requests order by 1",
+    )
+    assert got == {
+        "T2013-A7": (True, False, "manufacturer, serial_number"),
+        "T2014-A8": (False, True, ""),
+    }
+
+
+def test_repeat_purchasers_are_linked_by_keyed_hash_across_exports(second):
+    rows = q(
+        second,
+        "select purchaser_key, n_firearms_recovered, n_recovered_in_mexico, n_recovered_in_us, "
+        "n_dealers, n_source_states, n_dl3_rifles_reported, n_dl3_rifles_recovered "
+        "from marts.repeat_purchasers order by n_firearms_recovered desc",
+    )
+    assert [r[1:] for r in rows] == [
+        (3, 2, 1, 2, 2, 0, 0),  # DOE: A1, A3 and A9 (name written "doe,  john q")
+        (2, 2, 0, 1, 1, 2, 2),  # ROE: B1 and A14, and two DL3 rifles in a day-first file
+    ]
+    for key, *_ in rows:
+        assert len(key) == 64 and "DOE" not in key and "ROE" not in key
+
+
+# --- incremental -----------------------------------------------------------------------
+
+
+def test_an_earlier_repeat_request_in_a_later_load_takes_over(first, second):
+    before = by_key(
+        first,
+        "select trace_number, is_duplicate_request from intermediate.int_trace_requests_flagged "
+        "where trace_number in ('T2012-A10', 'T2014-A3')",
+    )
+    assert before == {"T2012-A10": False, "T2014-A3": False}
+    after = by_key(
+        second,
+        "select trace_number, is_duplicate_request from intermediate.int_trace_requests_flagged "
+        "where is_duplicate_request or trace_number in ('T2012-B1', 'T2014-A3') order by 1",
+    )
+    assert after == {
+        "T2012-A10": True,
+        "T2012-B1": False,
+        "T2014-A3": False,
+        "T2014-B3": True,
+    }
+
+
+def test_the_incremental_build_does_not_normalise_earlier_loads_again(first, second):
+    runs = q(
+        second,
+        "select file_name, count(distinct dbt_invocation_id), min(dbt_invocation_id) "
+        "from intermediate.int_trace_requests_flagged group by 1 order by 1",
+    )
+    first_run = q(
+        first, "select distinct dbt_invocation_id from intermediate.int_trace_requests_flagged"
+    )
+    assert [r[:2] for r in runs] == [("trace_a.csv", 1), ("trace_b.csv", 1)]
+    assert runs[0][2] == first_run[0][0]
+    assert runs[1][2] != first_run[0][0]
+
+
+def _tables(settings: Settings, schema: str) -> list[str]:
+    return [
+        r[0]
+        for r in q(
+            settings,
+            f"select table_name from information_schema.tables where table_schema = '{schema}' "
+            "and table_type = 'BASE TABLE' order by 1",
+        )
+    ]
+
+
+def test_incremental_build_equals_a_full_rebuild(second, rebuilt):
+    marts = _tables(second, "marts")
+    assert marts == _tables(rebuilt, "marts")
+    queries = [f"select * from marts.{table}" for table in marts] + [
+        "select * exclude (dbt_invocation_id) from intermediate.int_trace_requests_flagged",
+        "select * exclude (dbt_invocation_id, listing_loaded_at) "
+        "from intermediate.int_trace_dealers_located",
+        "select * exclude (loaded_at) from intermediate.int_licensee_listings_keyed",
+    ]
+    for sql in queries:
+        assert sorted(q(second, sql), key=repr) == sorted(q(rebuilt, sql), key=repr), sql
+
+
+# --- shared marts and personal data ----------------------------------------------------
+
+
+def test_shared_marts_show_no_small_count_and_no_lone_hidden_cell(second):
+    shared = [t for t in _tables(second, "marts") if t.startswith("shared_")]
+    assert len(shared) == 8
+    for table in shared:
+        cols = [
+            r[0]
+            for r in q(
+                second,
+                f"select column_name from information_schema.columns "
+                f"where table_schema = 'marts' and table_name = '{table}' "
+                "order by ordinal_position",
+            )
+        ]
+        row, col = cols[0], cols[1]
+        assert cols[2:] == ["n_firearms", "is_suppressed", "suppression"], table
+        small = q(
+            second,
+            f"select count(*) from marts.{table} "
+            "where not is_suppressed and n_firearms between 1 and 4",
+        )
+        assert small == [(0,)], table
+        for line in (row, col):
+            lone = q(
+                second,
+                f"select {line} from marts.{table} group by 1 "
+                "having count(*) filter (where is_suppressed) = 1",
+            )
+            assert lone == [], (table, line)
+    # totals are given, and when visible they are the true totals
+    assert q(
+        second,
+        "select n_firearms from marts.shared_origin_by_year "
+        "where recovery_year = 'ALL' and origin = 'ALL'",
+    ) == [(12,)]
+
+
+def _personal_values(settings: Settings) -> set[str]:
+    values: set[str] = set()
+    for table, columns in (
+        ("trace", ("purchaser_name", "purchaser_dob", "purchaser_address")),
+        ("multiple_sales", ("purchaser_name", "purchaser_dob", "purchaser_id_number")),
+        ("licensees", ("license_name",)),
+    ):
+        for column in columns:
+            for (value,) in q(settings, f"select distinct {column} from raw.{table}"):
+                if value and value.strip():
+                    values.add(value.strip())
+                    values.add(" ".join(value.upper().split()))
+    return values
+
+
+def test_no_mart_holds_personal_data(second):
+    columns = q(
+        second,
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts'",
+    )
+    assert columns
+    names = {c for _, c, _ in columns}
+    assert not {c for c in names if privacy.is_pii(c)}
+    assert not {c for c in names if any(w in c for w in ("name", "dob", "birth", "address"))} - {
+        "source_state_name",
+        "premise_state_name",
+        "recovery_country_name",
+        "file_name",
+    }
+    personal = _personal_values(second)
+    assert "DOE, JOHN Q" in personal and "D1234567" in personal
+    con = duckdb.connect(str(second.warehouse_path), read_only=True)
+    try:
+        for table, column, data_type in columns:
+            if data_type != "VARCHAR":
+                continue
+            values = {
+                v
+                for (v,) in con.execute(
+                    f'select distinct "{column}" from marts."{table}"'
+                ).fetchall()
+                if v is not None
+            }
+            leaked = {v for v in values if v in personal or v.upper() in personal}
+            assert not leaked, f"marts.{table}.{column} holds personal data"
+    finally:
+        con.close()
+
+
+def test_reproduction_table_has_every_reference_figure(second):
+    rows = q(
+        second,
+        "select figure, measure, period, reference_value, is_match "
+        "from marts.gao_16_223_reproduction",
+    )
+    reference = q(second, "select figure, measure, period, value from reference.gao_16_223_figures")
+    assert sorted(r[:4] for r in rows) == sorted(reference)
+    assert len(rows) == 20
+    # the small sample matches nothing of GAO's, and says so without failing the build
+    assert not any(r[4] for r in rows)
