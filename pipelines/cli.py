@@ -159,15 +159,50 @@ def cmd_run(settings: Settings, args) -> int:
 
 
 def cmd_airflow(settings: Settings, args) -> int:
+    import datetime as dt
+
     from pipelines import orchestration
 
-    print(f"running DAG {args.dag} with Airflow (metadata: {settings.airflow_home}/airflow.db)")
-    proc = orchestration.run_dag(settings, args.dag)
+    log_dir = settings.airflow_home / "runs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"{args.dag}-{dt.datetime.now():%Y%m%dT%H%M%S}.log"
+    print(
+        f"running DAG {args.dag} with Airflow, in-process (metadata: {settings.airflow_home}/airflow.db)"
+    )
+    print(f"  Airflow's log of this run: {log_file}")
+    proc = orchestration.run_dag(settings, args.dag, capture=True)
+    log_file.write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:
-        print(f"the Airflow run of {args.dag} failed; see the task log above", file=sys.stderr)
+        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+        held = [
+            ln for ln in lines if "RELEASE HELD" in ln or "ReleaseHeld" in ln or "blocking" in ln
+        ]
+        print(f"the Airflow run of {args.dag} failed; last lines of its log:", file=sys.stderr)
+        for line in (held or lines)[-25:]:
+            print(f"  {line[:400]}", file=sys.stderr)
         return EXIT_FAILED
+    _print_release(settings)
     _print_where(settings)
     return 0
+
+
+def _print_release(settings: Settings) -> None:
+    manifest_path = settings.current_link / "manifest.json"
+    if not manifest_path.exists():
+        return
+    manifest = json.loads(manifest_path.read_text())
+    print(f"published release {manifest['release_id']} (validation: {manifest['validation']})")
+    for kind, counts in sorted(manifest.get("rows_by_kind", {}).items()):
+        print(
+            f"  {kind:<15} read {counts['read']:>9,}  loaded {counts['loaded']:>9,}  "
+            f"quarantined {counts['quarantined']:>7,}"
+        )
+    rejected = [i for i in manifest.get("inputs", []) if i.get("status") == "rejected"]
+    if rejected:
+        print(f"  {len(rejected)} file(s) rejected whole: see {settings.rejected_dir}")
+    print(
+        f"  {len(manifest.get('marts', {}))} marts: {', '.join(sorted(manifest.get('marts', {})))}"
+    )
 
 
 def cmd_demo(settings: Settings, args) -> int:
