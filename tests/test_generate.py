@@ -17,8 +17,10 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from pipelines.generate import DEFAULT_SEED, DefectRates, expected_figures, generate
@@ -85,6 +87,10 @@ RESULTS = {
 }
 LICENSE = re.compile(r"^\d-\d{2}-\d{3}-\d{2}-\d[A-HJ-M]-\d{5}$")
 ISO2 = re.compile(r"^[A-Z]{2}$")
+DMY_RE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
+ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SEPARATORS = re.compile(r"[\s-]+")
+ODD_CHARACTERS = re.compile(r"[^A-Z0-9\- ]")
 MISSING_WORDS = {"NONE", "N/A", "S/N", "SIN NUMERO", "UNKNOWN", "NO VISIBLE"}
 STATES_51 = set(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
@@ -95,9 +101,12 @@ STATES_51 = set(
 # --- a careful, independent reader ------------------------------------------------------------
 
 
+@lru_cache(maxsize=None)
 def norm(value: str | None) -> str:
-    value = unicodedata.normalize("NFKD", value or "")
-    value = "".join(c for c in value if not unicodedata.combining(c))
+    value = value or ""
+    if not value.isascii():
+        value = unicodedata.normalize("NFKD", value)
+        value = "".join(c for c in value if not unicodedata.combining(c))
     return " ".join(value.upper().split())
 
 
@@ -112,6 +121,7 @@ def decode(data: bytes) -> str | None:
         return data.decode("cp1252")
 
 
+@lru_cache(maxsize=None)
 def parse_date(value: str, style: str) -> dt.date | None:
     try:
         return dt.datetime.strptime(value.strip(), style).date()
@@ -136,11 +146,11 @@ def read_files(folder: Path, columns: list[str], date_columns: list[str]):
         seen_bytes.add(digest)
         body = [r for r in records[1:] if len(r) == len(columns)]
         positions = [columns.index(c) for c in date_columns]
-        dmy = sum(bool(re.match(r"^\d{2}/\d{2}/\d{4}$", r[p])) for r in body for p in positions)
-        iso = sum(bool(re.match(r"^\d{4}-\d{2}-\d{2}$", r[p])) for r in body for p in positions)
+        dmy = sum(bool(DMY_RE.match(r[p])) for r in body[:1000] for p in positions)
+        iso = sum(bool(ISO_RE.match(r[p])) for r in body[:1000] for p in positions)
         style = "%d/%m/%Y" if dmy > iso else "%Y-%m-%d"
         for row in body:
-            yield path.name, style, dict(zip(columns, (v.strip() for v in row), strict=True))
+            yield path.name, style, dict(zip(columns, [v.strip() for v in row], strict=True))
 
 
 def load_traces(root: Path) -> list[dict]:
@@ -178,12 +188,12 @@ def flag(r: dict) -> dict:
     serial = norm(r["serial_number"])
     marked = r["serial_obliterated"].upper() == "Y"
     missing = (serial == "" or serial in MISSING_WORDS) and not marked
-    compact = re.sub(r"[\s-]+", "", serial)
+    compact = SEPARATORS.sub("", serial)
     altered = (
         marked
         or any(w in serial for w in ("OBLITERATED", "BORRADO", "LIMADO", "RAYADO", "GROUND OFF"))
         or (len(compact) >= 3 and len(set(compact)) == 1)
-        or (serial not in MISSING_WORDS and serial != "" and re.search(r"[^A-Z0-9\- ]", serial) is not None)
+        or (serial not in MISSING_WORDS and serial != "" and ODD_CHARACTERS.search(serial) is not None)
     )
     country, importer, result = r["country_of_manufacture"].upper(), norm(r["importer"]), r["trace_result"]
     incomplete = (
@@ -218,9 +228,10 @@ def mark_repeats(traces: list[dict]) -> None:
             r["_repeat"] = True
 
 
-def load_licensees(root: Path) -> dict[dt.date, dict[str, list[str]]]:
-    """Snapshot month -> {license number: row}; re-sent files (same bytes) once."""
-    snaps: dict[dt.date, dict[str, list[str]]] = {}
+def load_licensees(root: Path) -> dict[dt.date, pl.DataFrame]:
+    """Snapshot month -> its rows (17 text columns named as ATF's current header);
+    a file re-sent with the same bytes counts once."""
+    snaps: dict[dt.date, pl.DataFrame] = {}
     seen = set()
     for path in sorted((root / "licensees").iterdir()):
         data = path.read_bytes()
@@ -229,11 +240,12 @@ def load_licensees(root: Path) -> dict[dt.date, dict[str, list[str]]]:
         if not m or digest in seen:
             continue
         seen.add(digest)
-        rows = list(csv.reader(io.StringIO(data.decode("latin-1"), newline=""), delimiter="\t"))
+        frame = pl.read_csv(
+            data.decode("latin-1").encode("utf-8"), separator="\t", infer_schema=False,
+            new_columns=LICENSEE_COLUMNS, quote_char='"', eol_char="\n",
+        ).with_columns(pl.all().str.strip_chars_end("\r"))
         month = dt.date(2000 + int(m[2]), int(m[1]), 1)
-        snap = snaps.setdefault(month, {})
-        for r in rows[1:]:
-            snap["-".join(r[:6])] = r
+        snaps[month] = pl.concat([snaps[month], frame]).unique() if month in snaps else frame
     return snaps
 
 
@@ -243,7 +255,14 @@ def count_figures(root: Path) -> dict:
     mark_repeats(traces)
     snaps = load_licensees(root)
     months = sorted(snaps)
-    stable = {m: {f"{r[0]}-{r[1]}-{r[5]}": r[10] for r in snaps[m].values()} for m in months}
+    stable = {
+        m: dict(zip(
+            snaps[m].select(pl.concat_str("LIC_REGN", pl.lit("-"), "LIC_DIST", pl.lit("-"), "LIC_SEQN")).to_series().to_list(),
+            snaps[m]["PREMISE_STATE"].to_list(),
+            strict=True,
+        ))
+        for m in months
+    }
 
     universe = [
         r for r in traces
@@ -305,8 +324,8 @@ def count_figures(root: Path) -> dict:
         first_trace.setdefault(key, r["recovery_country"])
     where = Counter(first_trace[k] for k in rifles if k in first_trace)
 
-    sep = snaps[dt.date(2014, 9, 1)]
-    dealers = [r for r in sep.values() if r[3] in ("01", "02")]
+    sep = snaps[dt.date(2014, 9, 1)].unique(subset=LICENSEE_COLUMNS[:6])
+    dealers = sep.filter(pl.col("LIC_TYPE").is_in(["01", "02"]))["PREMISE_STATE"].to_list()
     return {
         "gao": {
             "origin.firearms_seized_in_mexico_submitted_for_tracing": len(universe),
@@ -323,7 +342,7 @@ def count_figures(root: Path) -> dict:
             "ice_seizures.firearms_seized_destined_for_mexico": seizures["long"] + seizures["short"] + seizures["other"],
             "ice_seizures.long_guns": seizures["long"],
             "ice_seizures.short_guns": seizures["short"],
-            "licensees.dealers_and_pawnbrokers_southwest_border_states": sum(r[10] in ("AZ", "CA", "NM", "TX") for r in dealers),
+            "licensees.dealers_and_pawnbrokers_southwest_border_states": sum(s in ("AZ", "CA", "NM", "TX") for s in dealers),
             "licensees.dealers_and_pawnbrokers_nationwide": len(dealers),
             "multiple_sales.dl3_long_guns_recovered": sum(where.values()),
             "multiple_sales.dl3_recovered_in_us": where["US"],
@@ -479,9 +498,11 @@ def test_licensee_listings_are_in_atf_format(small, manifest):
     # dealers renew: the same stable key shows new expiry codes in later snapshots
     snaps = load_licensees(small)
     first, last = snaps[min(snaps)], snaps[max(snaps)]
-    keys_first = {f"{r[0]}-{r[1]}-{r[5]}": r[4] for r in first.values()}
-    renewed = sum(keys_first.get(f"{r[0]}-{r[1]}-{r[5]}") not in (None, r[4]) for r in last.values())
-    assert renewed > 0.3 * len(last)
+    key = ["LIC_REGN", "LIC_DIST", "LIC_SEQN"]
+    both = first.join(last, on=key, suffix="_last")
+    renewed = both.filter(pl.col("LIC_XPRDTE") != pl.col("LIC_XPRDTE_last")).height
+    assert renewed > 0.3 * last.height
+    assert both.filter(pl.col("LIC_TYPE") != pl.col("LIC_TYPE_last")).height == 0
 
 
 # --- calibration -------------------------------------------------------------------------------
@@ -517,7 +538,9 @@ def test_scale_1_reproduces_every_gao_figure_exactly(tmp_path):
     assert counted["repeats"] > 1000
     assert sum(r["recovery_country"] == "MX" and r["_recovery_date"].year in (2007, 2008, 2015) for r in traces) > 1000
     assert sum(r["recovery_country"] == "US" for r in traces) > 10000
-    assert counted["not_listed"] > 0
+    extra = expected_figures(1.0)["extra"]
+    assert counted["not_listed"] == extra["us_sourced_dealer_not_in_listing"] > 0
+    assert dict(counted["states"]) == extra["source_state_counts"]
 
 
 # --- ground truth --------------------------------------------------------------------------------

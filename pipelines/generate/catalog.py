@@ -195,12 +195,8 @@ MEXICAN_STATES: tuple[tuple, ...] = (
 )
 
 MX_AGENCIES = (("PGR", 40), ("SEDENA", 25), ("SEMAR", 5), ("SSP", 8), ("PGR-AIC", 6), ("FGR", 2), ("ATF MEXICO CITY", 8), ("ATF MONTERREY", 3), ("ATF GUADALAJARA", 3))
-US_AGENCIES = (
-    ("ATF", 20), ("HSI", 8), ("CBP", 6), ("DEA", 3), ("FBI", 3), ("HOUSTON POLICE DEPARTMENT", 6),
-    ("LOS ANGELES POLICE DEPARTMENT", 6), ("PHOENIX POLICE DEPARTMENT", 6), ("EL PASO POLICE DEPARTMENT", 4),
-    ("SAN ANTONIO POLICE DEPARTMENT", 4), ("TUCSON POLICE DEPARTMENT", 3), ("DALLAS POLICE DEPARTMENT", 4),
-    ("SAN DIEGO POLICE DEPARTMENT", 3), ("LAREDO POLICE DEPARTMENT", 2), ("ALBUQUERQUE POLICE DEPARTMENT", 2),
-    ("HARRIS COUNTY SHERIFFS OFFICE", 3), ("MARICOPA COUNTY SHERIFFS OFFICE", 3), ("CHICAGO POLICE DEPARTMENT", 3),
+US_AGENCIES = (  # federal requesters; local police are named after the city of recovery
+    ("ATF", 20), ("HSI", 8), ("CBP", 6), ("DEA", 3), ("FBI", 3), ("US MARSHALS SERVICE", 2),
 )
 ZZ_AGENCIES = (("ATF", 5), ("INTERPOL", 2), ("HSI", 2))
 
@@ -346,18 +342,19 @@ CITIES: dict[str, tuple] = {
 }
 
 # Southbound seizures: (location, state, weight). Ports of entry and inland cities.
-SEIZURE_LOCATIONS = (
-    ("LAREDO", "TX", 12), ("EL PASO", "TX", 10), ("BROWNSVILLE", "TX", 6), ("HIDALGO", "TX", 5),
-    ("PHARR", "TX", 3), ("EAGLE PASS", "TX", 3), ("DEL RIO", "TX", 2), ("ROMA", "TX", 1),
-    ("PRESIDIO", "TX", 1), ("HOUSTON", "TX", 5), ("SAN ANTONIO", "TX", 3),
-    ("NOGALES", "AZ", 8), ("DOUGLAS", "AZ", 4), ("SAN LUIS", "AZ", 3), ("LUKEVILLE", "AZ", 2),
-    ("PHOENIX", "AZ", 5), ("TUCSON", "AZ", 4),
-    ("SAN YSIDRO", "CA", 6), ("OTAY MESA", "CA", 4), ("CALEXICO", "CA", 3), ("TECATE", "CA", 1),
-    ("LOS ANGELES", "CA", 2),
-    ("COLUMBUS", "NM", 2), ("SANTA TERESA", "NM", 2), ("ALBUQUERQUE", "NM", 1),
+SEIZURE_LOCATIONS = (  # (location, state, weight, investigating office)
+    ("LAREDO", "TX", 12, "LRD"), ("EL PASO", "TX", 10, "ELP"), ("BROWNSVILLE", "TX", 6, "HRL"),
+    ("HIDALGO", "TX", 5, "MCA"), ("PHARR", "TX", 3, "MCA"), ("EAGLE PASS", "TX", 3, "DRT"),
+    ("DEL RIO", "TX", 2, "DRT"), ("ROMA", "TX", 1, "MCA"), ("PRESIDIO", "TX", 1, "ELP"),
+    ("HOUSTON", "TX", 5, "HOU"), ("SAN ANTONIO", "TX", 3, "SNA"),
+    ("NOGALES", "AZ", 8, "NOG"), ("DOUGLAS", "AZ", 4, "DGL"), ("SAN LUIS", "AZ", 3, "YUM"),
+    ("LUKEVILLE", "AZ", 2, "TUC"), ("PHOENIX", "AZ", 5, "PHX"), ("TUCSON", "AZ", 4, "TUC"),
+    ("SAN YSIDRO", "CA", 6, "SND"), ("OTAY MESA", "CA", 4, "SND"), ("CALEXICO", "CA", 3, "CXL"),
+    ("TECATE", "CA", 1, "SND"), ("LOS ANGELES", "CA", 2, "LAX"),
+    ("COLUMBUS", "NM", 2, "DEM"), ("SANTA TERESA", "NM", 2, "ELP"), ("ALBUQUERQUE", "NM", 1, "ABQ"),
 )
 SEIZURE_OTHER_DESTINATIONS = (("GT", 4), ("HN", 3), ("SV", 2), ("BZ", 1), ("CO", 1))
-SEIZURE_OTHER_LOCATIONS = (("MIAMI", "FL", 4), ("HOUSTON", "TX", 3), ("NEW ORLEANS", "LA", 1), ("ATLANTA", "GA", 1))
+SEIZURE_OTHER_LOCATIONS = (("MIAMI", "FL", 4, "MIA"), ("HOUSTON", "TX", 3, "HOU"), ("NEW ORLEANS", "LA", 1, "NOL"), ("ATLANTA", "GA", 1, "ATL"))
 
 # --------------------------------------------------------------------------------------
 # People and businesses (fake, plausible)

@@ -161,10 +161,13 @@ class DL3Writer:
         digits = h.below(lead, "p-id", 10**8)
         letter = T.pick(list("ABCDEFGHJKLMNPRSTUVWXYZ"), h.below(lead, "p-id-l", 23))
         idn = T.zfill(digits, 8)
-        cols["purchaser_id_number"] = T.where(
+        # the kind of ID and its state, then a number shaped like that state's licenses;
+        # the prefix keeps it from ever equalling a serial number
+        number = T.where(
             st == "TX", idn,
             T.where(st == "CA", T.concat(letter, idn.str.slice(1)), T.where(st == "AZ", T.concat(letter, idn), T.concat("0", idn))),
         )
+        cols["purchaser_id_number"] = T.concat(pl.Series(st.tolist(), dtype=pl.Utf8), " DL ", number)
 
         bad = malform > 0
         kind = malform - 1

@@ -92,6 +92,7 @@ class SeizureWriter:
         self.loc_t = T.table([x[0] for x in self.loc] + [x[0] for x in catalog.SEIZURE_OTHER_LOCATIONS])
         self.loc_state = T.table([x[1] for x in self.loc] + [x[1] for x in catalog.SEIZURE_OTHER_LOCATIONS])
         self.loc_w = np.array([x[2] for x in self.loc], dtype=float)
+        self.office_t = T.table([x[3] for x in self.loc] + [x[3] for x in catalog.SEIZURE_OTHER_LOCATIONS])
         self.oloc_w = np.array([x[2] for x in catalog.SEIZURE_OTHER_LOCATIONS], dtype=float)
         self.dest_t = T.table(["MX"] + [d for d, _ in catalog.SEIZURE_OTHER_DESTINATIONS])
         self.dest_w = np.array([w for _, w in catalog.SEIZURE_OTHER_DESTINATIONS], dtype=float)
@@ -110,18 +111,20 @@ class SeizureWriter:
         cls = r["cls"][idx]
         dest = r["dest"][idx]
         malform = r["malform"][idx]
-        ag = h.choice(fid, "s-agency", self.agency_w)
+        # one case: one agency, one place; a case id is unique per year
+        case = r["case"][idx] * 10_000 + year
+        ag = h.choice(case, "s-agency", self.agency_w)
         cols: dict[str, pl.Series] = {}
         sid = T.concat(T.pick(self.prefix_t, ag), "-", T.zfill(year, 4), "-", T.zfill(r["seq"][idx], 6))
         cols["seizure_id"] = sid
         cols["seizure_date"] = T.dates(r["day"][idx], style.date_format)
         cols["seizing_agency"] = T.pick(self.agency_t, ag)
-        loc = np.where(dest == 0, h.choice(fid, "s-loc", self.loc_w), len(self.loc_w) + h.choice(fid, "s-loc", self.oloc_w))
+        loc = np.where(dest == 0, h.choice(case, "s-loc", self.loc_w), len(self.loc_w) + h.choice(case, "s-loc", self.oloc_w))
         cols["location"] = T.pick(self.loc_t, loc)
         cols["us_state"] = T.pick(self.loc_state, loc)
         d = np.where(dest == 0, 0, 1 + h.choice(fid, "s-dest", self.dest_w))
         cols["destination_country"] = T.pick(self.dest_t, d)
-        pool = np.where(h.u(fid, "s-pool") < 0.75, 0, 1)
+        pool = np.full(n, self.cat.POOLS.index("S"))
         entry = self.cat.choose(h.u(fid, "entry"), pool, cls.astype(np.int64), np.zeros(n, dtype=bool))
         cols["firearm_type"] = T.pick(self.type_t, self.entry_type[entry])
         cols["manufacturer"] = T.pick(self.cat.mfr_upper, entry)
@@ -129,8 +132,7 @@ class SeizureWriter:
         cols["caliber"] = T.pick(self.cat.caliber_t, entry)
         serial = format_serials(serial_numbers(fid), self.cat.fmt[entry])
         cols["serial_number"] = T.where(h.u(fid, "s-noserial") < 0.03, None, serial)
-        office = T.pick(["EP", "LRD", "TUC", "PHX", "SD", "HOU", "SA", "ALB"], h.below(r["case"][idx], "s-office", 8))
-        cols["case_number"] = T.concat(office, "-", T.zfill(year, 4), "-", T.zfill(r["case"][idx], 5))
+        cols["case_number"] = T.concat(T.pick(self.office_t, loc), "-", T.zfill(year, 4), "-", T.zfill(r["case"][idx], 5))
 
         detail = np.full(n, "", dtype=object)
         bad = malform > 0

@@ -55,7 +55,7 @@ BAD_DATES = {T.ISO: ("N/D", "SIN FECHA", "2013-02-XX", "??/??/2012", "0000-00-00
 class Catalogue:
     """The firearm table as arrays, with weighted pools per (origin pool, class, DL3)."""
 
-    POOLS = ("M", "I", "T", "F", "A")
+    POOLS = ("M", "I", "T", "F", "A", "S")  # S: sold in the US, no machine guns (seizures)
 
     def __init__(self):
         rows = catalog.FIREARMS
@@ -77,6 +77,8 @@ class Catalogue:
                 member = foreign & np.array([("I" in r or "T" in r) for r in roles])
             elif pool == "A":
                 member = np.ones(len(rows), dtype=bool)
+            elif pool == "S":
+                member = np.array([("M" in r or "I" in r) for r in roles]) & (np.array(self.ftype) != "MACHINE GUN")
             else:
                 member = np.array([pool in r for r in roles])
             for cls in range(4):
@@ -191,7 +193,9 @@ class People:
         mi = h.below(ids, "p-mi", len(self.initials))
         initial = T.pick(self.initials, mi)
         sep = T.where(initial.str.len_chars().to_numpy() > 0, " ", "")
-        return T.concat(T.pick(self.last, li), ", ", T.pick(self.first, fi), sep, initial)
+        # "FIRST M LAST", as typed on the forms: never equal to a licensee name, which ATF
+        # writes "LAST, FIRST M" (a privacy audit compares published values with these)
+        return T.concat(T.pick(self.first, fi), " ", initial, sep, T.pick(self.last, li))
 
     def addresses(self, h: Hasher, ids: np.ndarray, state_codes: np.ndarray) -> pl.Series:
         codes, inverse = np.unique(state_codes, return_inverse=True)
@@ -346,7 +350,7 @@ class TraceWriter:
                 len(self.mx_agency_w) + len(self.us_agency_w) + h.choice(rid, "agency", self.zz_agency_w),
             ),
         )
-        cols["requesting_agency"] = T.pick(self.agencies, ag)
+        agency = T.pick(self.agencies, ag)
         cols["recovery_date"] = dates(rec_day)
         cols["recovery_country"] = T.pick(self.country_t, country)
 
@@ -368,6 +372,10 @@ class TraceWriter:
         mx_city = T.where(var, T.pick(pl_.city_variants, kc), T.pick(pl_.city_forms, kc))
         us_st = h.choice(fid, "us-state", pl_.us_state_w)
         us_city = pl_.us_city_start[us_st] + h.below(fid, "us-city", pl_.us_city_n[us_st])
+        # in the US, most requests come from the police of the city of recovery
+        local = (country == P.C_US) & (h.u(rid, "agency-local") < 0.6)
+        police = T.concat(T.pick(pl_.us_city_t, us_city), " POLICE DEPARTMENT")
+        cols["requesting_agency"] = T.where(local, police, agency)
         cols["recovery_state"] = T.where(mx, mx_state, T.where(country == P.C_US, T.pick(pl_.us_state_t, us_st), None))
         cols["recovery_city"] = T.where(mx, mx_city, T.where(country == P.C_US, T.pick(pl_.us_city_t, us_city), None))
 
