@@ -41,12 +41,15 @@ def build_reports(seed: int, plan: Plan, rates: DefectRates, pop: P.Population, 
 
     # reports of rifles never traced
     def untraced(total: int, lo: int, hi: int):
-        sizes = []
-        while total > 0:
-            k = min(int(rng.integers(2, 5)), total)
-            sizes.append(k)
-            total -= k
-        sizes = np.array(sizes, dtype=np.int64)
+        sizes = rng.integers(2, 5, total // 2 + 1)
+        ends = np.cumsum(sizes)
+        k = int(np.searchsorted(ends, total))  # the report that reaches the total
+        sizes = sizes[: k + 1].astype(np.int64)
+        sizes[-1] -= int(ends[k]) - total
+        if len(sizes) > 1 and sizes[-1] < 2:  # a report covers two rifles or more
+            sizes[-2] += sizes[-1]
+            sizes = sizes[:-1]
+        sizes = sizes[sizes > 0]
         disp = lo + (rng.random(len(sizes)) * (hi - lo)).astype(np.int64)
         return sizes, disp
 

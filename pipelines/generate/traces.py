@@ -561,7 +561,10 @@ class TraceWriter:
                             "record_id": tn.gather(idx).fill_null(""),
                             "defect": defect,
                             "handling": handling,
-                            "detail": pl.Series(details[idx] if isinstance(details, np.ndarray) else [details] * len(idx), dtype=pl.Utf8),
+                            "detail": (
+                                details.gather(idx) if isinstance(details, pl.Series)
+                                else pl.Series(details[idx], dtype=pl.Utf8)
+                            ),
                         }
                     )
                 )
@@ -577,7 +580,7 @@ class TraceWriter:
             record(rep, "repeat_request", "flag_duplicate", orig)
         nil = dstate == P.D_NIL
         if nil.any():
-            record(nil, "dealer_not_in_listing", "dealer_not_in_listing", np.array(lic.to_list(), dtype=object))
+            record(nil, "dealer_not_in_listing", "dealer_not_in_listing", lic)
         if bad.any():
             for k, kind_name in enumerate(P.MALFORMED):
                 m = bad & (malform - 1 == k)
