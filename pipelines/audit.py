@@ -1,12 +1,36 @@
-"""Audit: the expectation suites (Great Expectations) run over what dbt built.
+"""Audit: the expectation suites (Great Expectations) run over what was built, and decide.
 
-Suites live in ``expectations/suites/*.json`` in GX's own suite format. Each expectation
+Suites live in ``expectations/suites/*.json`` in GX's own suite format: one per source
+(trace, seizures, licensees, multiple sales) and one for the marts. Each expectation
 carries its severity in ``meta.severity``: an ``error`` that fails holds the release, a
 ``warning`` is reported. An expectation that could not be evaluated (a metric that
-failed to compute) counts as a failed error, never as a pass.
+failed to compute, a column that is not there) counts as failed, never as a pass.
 
-The outcome is a decision (publish or hold) and a validation report, in JSON for the
-command line and Airflow, and as one self-contained HTML page for reviewers.
+A suite checks one or more *batches*, each a data frame handed to GX's pandas source:
+
+- ``relation`` + ``columns``: those columns of a warehouse table or view;
+- ``query``: the rows of a SQL query over the warehouse (a string, or a list of lines),
+  used for checks that are not about one table: reconciliation against the load ledger,
+  lineage from a model back to the raw rows and the files they came from;
+- ``builtin``: a frame computed here, for checks about the release as a whole:
+  ``volume`` (row counts against the current release's manifest), ``personal_data``
+  (every column of every mart to be published), ``mart_coverage`` (which marts have a
+  reconciliation check).
+
+``meta.batch`` is the suite's default batch, ``meta.batches`` names further ones and an
+expectation picks one with ``meta.batch``. A batch can say when it applies:
+``meta.source`` on the suite (or ``requires_kinds`` on a batch) skips it quietly when no
+file of that kind was loaded; ``requires`` lists relations it reads, and an ``optional``
+batch whose relations do not exist yet is skipped with a warning in the report (a
+required one fails instead). Expectation arguments may hold ``{"$query": sql}`` (the
+values of the first column, e.g. a reference table's codes) and ``{"$date": "today"}``
+or ``{"$date": "YYYY-MM-DD"}``.
+
+No frame may hold a personal-data column: examples in the report and in the Data Docs
+come from the frames, so personal data cannot reach them.
+
+The outcome is a decision (publish or hold) and a validation report: JSON for the
+command line and Airflow, one self-contained HTML page for reviewers, and GX Data Docs.
 """
 
 from __future__ import annotations
@@ -16,11 +40,17 @@ import html
 import json
 import logging
 import math
+import os
+import re
+import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipelines import privacy
 from pipelines.config import Settings
@@ -29,6 +59,18 @@ from pipelines.warehouse import connect
 log = logging.getLogger(__name__)
 
 EXAMPLES = 5
+SEVERITIES = ("error", "warning")
+DEFAULT_BATCH = "main"
+MART_SCHEMA = "marts"
+# Personal values shorter than this are not searched for in the marts (too many
+# accidental matches with codes and short words).
+MIN_PERSONAL_VALUE_LENGTH = 5
+# Batches of at least this many rows are validated in narrow pieces (see _groups).
+NARROW_FROM_ROWS = 20_000
+
+
+class SuiteError(RuntimeError):
+    """A suite file is malformed: say which file and what is wrong."""
 
 
 @dataclass
@@ -40,6 +82,7 @@ class CheckResult:
     severity: str
     success: bool
     evaluated: bool
+    batch: str = DEFAULT_BATCH
     element_count: int | None = None
     unexpected_count: int | None = None
     unexpected_percent: float | None = None
@@ -48,8 +91,37 @@ class CheckResult:
     error: str = ""
 
     @property
+    def status(self) -> str:
+        if not self.evaluated:
+            return "not_evaluated"
+        return "pass" if self.success else "fail"
+
+    @property
     def blocks(self) -> bool:
         return self.severity == "error" and not (self.success and self.evaluated)
+
+    @property
+    def warns(self) -> bool:
+        return self.severity != "error" and not (self.success and self.evaluated)
+
+    def describe(self) -> str:
+        text = f"{self.suite}: {self.check}"
+        if not self.evaluated:
+            return text + f" [not evaluated: {self.error}]"
+        if self.unexpected_count:
+            text += f" ({self.unexpected_count:,} of {self.element_count:,} rows)"
+        elif self.observed_value is not None:
+            text += f" (observed {_short(self.observed_value)})"
+        return text
+
+
+@dataclass
+class SkippedBatch:
+    suite: str
+    batch: str
+    reason: str
+    n_checks: int
+    level: str  # info: nothing of that kind was loaded | warning: the model is missing
 
 
 @dataclass
@@ -58,6 +130,13 @@ class AuditResult:
     decision: str  # publish | hold
     checks: list[CheckResult]
     rows_checked: dict[str, int]
+    skipped: list[SkippedBatch] = field(default_factory=list)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    previous_release: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    created_at: str = ""
+    data_docs: str = ""
+    data_docs_error: str = ""
     report_json: str = ""
     report_html: str = ""
 
@@ -67,101 +146,720 @@ class AuditResult:
 
     @property
     def warnings(self) -> list[CheckResult]:
-        return [c for c in self.checks if c.severity != "error" and not c.success]
+        return [c for c in self.checks if c.warns]
 
     def reasons(self) -> list[str]:
-        return [
-            f"{c.suite}: {c.check}"
-            + (f" ({c.unexpected_count} rows)" if c.unexpected_count else "")
-            + (f" [not evaluated: {c.error}]" if not c.evaluated else "")
-            for c in self.blocking
+        return [c.describe() for c in self.blocking]
+
+    def warning_lines(self) -> list[str]:
+        lines = [c.describe() for c in self.warnings]
+        lines += [
+            f"{s.suite}/{s.batch}: {s.n_checks} checks not run: {s.reason}"
+            for s in self.skipped
+            if s.level == "warning"
         ]
+        return lines
 
     def to_dict(self) -> dict:
         return {
             "run_id": self.run_id,
+            "created_at": self.created_at,
             "decision": self.decision,
             "n_checks": len(self.checks),
+            "n_passed": sum(1 for c in self.checks if c.success and c.evaluated),
             "n_blocking": len(self.blocking),
             "n_warnings": len(self.warnings),
+            "n_skipped": sum(s.n_checks for s in self.skipped),
             "reasons": self.reasons(),
+            "warnings": self.warning_lines(),
             "rows_checked": self.rows_checked,
-            "checks": [asdict(c) for c in self.checks],
+            "mart_rows": self.mart_rows,
+            "previous_release": self.previous_release,
+            "data_docs": self.data_docs,
+            "data_docs_error": self.data_docs_error,
+            "timings": self.timings,
+            "skipped": [asdict(s) for s in self.skipped],
+            "checks": [{**asdict(c), "status": c.status} for c in self.checks],
         }
+
+
+# --- suites ----------------------------------------------------------------------------
 
 
 def load_suites(settings: Settings) -> list[dict]:
     suites = []
     for path in sorted((settings.expectations_dir / "suites").glob("*.json")):
-        suites.append(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            suite = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SuiteError(f"{path}: not valid JSON ({exc})") from exc
+        check_suite(suite, path)
+        suites.append(suite)
     if not suites:
-        raise RuntimeError(f"no expectation suites found in {settings.expectations_dir}/suites")
+        raise SuiteError(f"no expectation suites found in {settings.expectations_dir}/suites")
+    names = [s["name"] for s in suites]
+    if len(set(names)) != len(names):
+        raise SuiteError(f"two suite files share a name: {sorted(names)}")
     return suites
 
 
-def suite_frame(settings: Settings, suite: dict) -> pd.DataFrame:
-    batch = suite["meta"]["batch"]
-    columns = ", ".join(f'"{c}"' for c in batch["columns"])
+def suite_batches(suite: dict) -> dict[str, dict]:
+    meta = suite.get("meta", {})
+    batches: dict[str, dict] = {}
+    if "batch" in meta:
+        batches[DEFAULT_BATCH] = {
+            "index": meta.get("index_columns", []),
+            **meta["batch"],
+        }
+    batches.update(meta.get("batches", {}))
+    return batches
+
+
+def default_batch(suite: dict) -> str:
+    return suite.get("meta", {}).get("default_batch") or next(iter(suite_batches(suite)))
+
+
+def expectation_batch(suite: dict, spec: dict) -> str:
+    return (spec.get("meta") or {}).get("batch") or default_batch(suite)
+
+
+def check_suite(suite: dict, path: Path | str = "") -> None:
+    """Refuse a suite file whose checks would not say what they check or how much it matters."""
+    where = f"{path}" if path else f"suite {suite.get('name')}"
+    if not suite.get("name"):
+        raise SuiteError(f"{where}: the suite has no name")
+    batches = suite_batches(suite)
+    if not batches:
+        raise SuiteError(f"{where}: meta.batch or meta.batches must say what data it checks")
+    for name, spec in batches.items():
+        kinds = [k for k in ("relation", "query", "builtin") if k in spec]
+        if len(kinds) != 1:
+            raise SuiteError(
+                f"{where}: batch {name!r} needs exactly one of relation, query, builtin"
+            )
+        if "relation" in spec and not spec.get("columns"):
+            raise SuiteError(f"{where}: batch {name!r} reads a relation but lists no columns")
+        leaked = [c for c in spec.get("columns", []) if privacy.is_pii(c)]
+        if leaked:
+            raise SuiteError(f"{where}: batch {name!r} would read personal data: {leaked}")
+    for n, spec in enumerate(suite.get("expectations", []), start=1):
+        meta = spec.get("meta") or {}
+        label = f"{where}: expectation #{n} ({spec.get('type')})"
+        if meta.get("severity") not in SEVERITIES:
+            raise SuiteError(f"{label}: meta.severity must be one of {SEVERITIES}")
+        if not meta.get("check"):
+            raise SuiteError(f"{label}: meta.check must say in words what is checked")
+        if expectation_batch(suite, spec) not in batches:
+            raise SuiteError(f"{label}: meta.batch {meta.get('batch')!r} is not a batch")
+
+
+# --- data for the batches --------------------------------------------------------------
+
+
+def _sql(spec: dict) -> str:
+    query = spec["query"]
+    return "\n".join(query) if isinstance(query, list) else query
+
+
+def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog not in ('temp', 'system')"
+    ).fetchall()
+    return {f"{s}.{t}" for s, t in rows}
+
+
+def _loaded_kinds(con: duckdb.DuckDBPyConnection, relations: set[str]) -> dict[str, int]:
+    if "meta.load_ledger" not in relations:
+        return {}
+    rows = con.execute(
+        "select kind, sum(rows_loaded) from meta.load_ledger where status = 'loaded' group by kind"
+    ).fetchall()
+    return {kind: int(n or 0) for kind, n in rows}
+
+
+def _mart_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    tables = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and table_type = 'BASE TABLE' and table_catalog not in ('temp', 'system') "
+            "order by 1",
+            [MART_SCHEMA],
+        ).fetchall()
+    ]
+    return {
+        t: con.execute(f'select count(*) from {MART_SCHEMA}."{t}"').fetchall()[0][0] for t in tables
+    }
+
+
+def previous_manifest(settings: Settings) -> dict | None:
+    """The manifest of the release analysts see now (what this run would replace)."""
+    path = settings.current_link / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _resolve(value: Any, con: duckdb.DuckDBPyConnection) -> Any:
+    """Expectation arguments: ``{"$query": sql}`` and ``{"$date": ...}`` made concrete."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "$query":
+            return [r[0] for r in con.execute(arg).fetchall()]
+        if key == "$date":
+            return pd.Timestamp(dt.date.today() if arg == "today" else dt.date.fromisoformat(arg))
+    if isinstance(value, dict):
+        return {k: _resolve(v, con) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, con) for v in value]
+    return value
+
+
+def _label(frame: pd.DataFrame, index: list[str], position: Any) -> Any:
+    """A row's key (e.g. its trace number), so examples name the rows GX reports by
+    position. (A labelled pandas index would do the same but makes GX several times
+    slower on large frames.)"""
+    present = [c for c in index if c in frame.columns]
+    if not present or not isinstance(position, int) or not 0 <= position < len(frame):
+        return position
+    values = [frame[c].iat[position] for c in present]
+    shown = ["<blank>" if v is None or v is pd.NA or v != v else str(_jsonable(v)) for v in values]
+    return (
+        shown[0]
+        if len(present) == 1
+        else ", ".join(f"{c}={v}" for c, v in zip(present, shown, strict=True))
+    )
+
+
+TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """A query's rows as a pandas frame GX works on quickly: text as Python objects
+    (GX filters rows again and again, and taking rows of Arrow-backed text is slow),
+    dates as datetime64, a plain position index."""
+    table = con.execute(sql).to_arrow_table()
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if any(test(column.type) for test in TEXT_TYPES):
+            columns[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+        else:
+            columns[name] = column.to_pandas(date_as_object=False)
+    return pd.DataFrame(columns, copy=False)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame given by a caller (tests), made like ``fetch_frame``'s."""
+    frame = frame.reset_index(drop=True)
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
+    if text:
+        frame = frame.astype({c: object for c in text})
+        for c in text:
+            frame[c] = frame[c].where(frame[c].notna(), None)
+    return frame
+
+
+@dataclass
+class _Batch:
+    suite: dict
+    name: str
+    spec: dict
+    expectations: list[dict]
+    frame: pd.DataFrame | None = None
+    missing: str = ""  # why the data could not be read (the checks then fail)
+
+    @property
+    def key(self) -> str:
+        suite = self.suite["name"]
+        return suite if self.name == default_batch(self.suite) else f"{suite}.{self.name}"
+
+
+@dataclass
+class _Context:
+    settings: Settings
+    con: duckdb.DuckDBPyConnection
+    relations: set[str]
+    loaded: dict[str, int]
+    mart_rows: dict[str, int]
+    previous: dict | None
+    reconciled: set[str]
+
+
+def _skip_reason(batch: _Batch, ctx: _Context) -> tuple[str, str] | None:
+    suite_kind = batch.suite.get("meta", {}).get("source")
+    kinds = list(batch.spec.get("requires_kinds", [])) + ([suite_kind] if suite_kind else [])
+    for kind in kinds:
+        if not ctx.loaded.get(kind):
+            return "info", f"no {kind} export has been loaded, so there is nothing to check"
+    needed = list(batch.spec.get("requires", []))
+    if "relation" in batch.spec:
+        needed.append(batch.spec["relation"])
+    absent = [r for r in needed if r not in ctx.relations]
+    if absent and batch.spec.get("optional"):
+        return "warning", (
+            f"{', '.join(absent)} does not exist in the warehouse (not built yet); "
+            "these checks did not run"
+        )
+    return None
+
+
+def _read_batch(batch: _Batch, ctx: _Context) -> pd.DataFrame:
+    spec = batch.spec
+    if "relation" in spec:
+        absent = [
+            r for r in [spec["relation"], *spec.get("requires", [])] if r not in ctx.relations
+        ]
+        if absent:
+            raise LookupError(f"{', '.join(absent)} does not exist in the warehouse")
+        columns = ", ".join(f'"{c}"' for c in spec["columns"])
+        frame = fetch_frame(ctx.con, f"select {columns} from {spec['relation']}")
+    elif "query" in spec:
+        absent = [r for r in spec.get("requires", []) if r not in ctx.relations]
+        if absent:
+            raise LookupError(f"{', '.join(absent)} does not exist in the warehouse")
+        frame = fetch_frame(ctx.con, _sql(spec))
+    else:
+        builder = BUILTINS.get(spec["builtin"])
+        if builder is None:
+            raise LookupError(f"no builtin batch named {spec['builtin']!r}")
+        frame = builder(ctx)
+    return frame
+
+
+def _guard_personal_data(batch: _Batch, frame: pd.DataFrame) -> None:
+    leaked = [c for c in frame.columns if privacy.is_pii(str(c))]
+    if leaked:
+        raise SuiteError(
+            f"suite {batch.suite['name']}, batch {batch.name}: the frame holds personal-data "
+            f"columns {leaked}; leave them out (examples and Data Docs show frame values)"
+        )
+
+
+# --- builtin batches -------------------------------------------------------------------
+
+
+def _volume(ctx: _Context) -> pd.DataFrame:
+    """One row per mart and per source: rows now against the current release."""
+    previous = ctx.previous or {}
+    before_marts = previous.get("marts") or {}
+    before_sources = {k: v.get("loaded") for k, v in (previous.get("rows_by_kind") or {}).items()}
+    rows = []
+    for layer, now, before in (
+        ("mart", ctx.mart_rows, before_marts),
+        ("source", ctx.loaded, before_sources),
+    ):
+        for name in sorted(set(now) | set(before)):
+            current = int(now.get(name, 0))
+            prior = before.get(name)
+            ratio = (current / prior) if prior else None
+            rows.append(
+                {
+                    "label": f"{layer} {name}: {'-' if prior is None else f'{prior:,}'} -> {current:,} rows",
+                    "layer": layer,
+                    "name": name,
+                    "previous_rows": prior,
+                    "current_rows": current,
+                    "change_ratio": ratio,
+                    "is_emptied": bool(prior) and current == 0,
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "label",
+            "layer",
+            "name",
+            "previous_rows",
+            "current_rows",
+            "change_ratio",
+            "is_emptied",
+        ],
+    )
+    frame["change_ratio"] = frame["change_ratio"].astype("float64")
+    frame["previous_rows"] = frame["previous_rows"].astype("float64")
+    return frame
+
+
+def _personal_data(ctx: _Context) -> pd.DataFrame:
+    """One row per column of every mart to be published: is it personal data by its name,
+    and how many of its values equal a purchaser's name or address (``n_personal_values``)
+    or ID number (``n_id_number_values``) found in the raw or quarantine layer."""
+    con = ctx.con
+    sources = con.execute(
+        "select table_schema, table_name, lower(column_name) from information_schema.columns "
+        "where table_schema in ('raw', 'quarantine') and table_catalog not in ('temp', 'system') "
+        "and lower(column_name) in ('purchaser_name', 'purchaser_address', 'purchaser_id_number')"
+    ).fetchall()
+    for kind, names in (
+        ("_personal_values", ("purchaser_name", "purchaser_address")),
+        ("_id_number_values", ("purchaser_id_number",)),
+    ):
+        selects = [
+            f'select upper(trim("{c}")) as v from {s}."{t}" '
+            f'where length(trim("{c}")) >= {MIN_PERSONAL_VALUE_LENGTH}'
+            for s, t, c in sources
+            if c in names
+        ]
+        con.execute(
+            f"create or replace temp table {kind} as "
+            + (" union ".join(selects) if selects else "select null::varchar as v where false")
+        )
+    columns = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_catalog not in ('temp', 'system') "
+        "order by table_name, ordinal_position",
+        [MART_SCHEMA],
+    ).fetchall()
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in columns:
+        by_table.setdefault(table, []).append((column, data_type))
+    rows = []
+    for table, cols in by_table.items():
+        text_cols = [c for c, t in cols if t.upper() == "VARCHAR"]
+        found: dict[str, tuple[int, int]] = {}
+        if text_cols:
+            counts = ", ".join(
+                f'count(*) filter (where upper(trim("{c}")) in (select v from _personal_values)), '
+                f'count(*) filter (where upper(trim("{c}")) in (select v from _id_number_values))'
+                for c in text_cols
+            )
+            values = con.execute(f'select {counts} from {MART_SCHEMA}."{table}"').fetchall()[0]
+            found = {c: (values[2 * i], values[2 * i + 1]) for i, c in enumerate(text_cols)}
+        for column, data_type in cols:
+            personal, ids = found.get(column, (0, 0))
+            rows.append(
+                {
+                    "label": f"{table}.{column}",
+                    "mart": table,
+                    "column_name": column,
+                    "data_type": data_type,
+                    "is_personal_name": _is_personal_name(column),
+                    "n_personal_values": int(personal),
+                    "n_id_number_values": int(ids),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "label",
+            "mart",
+            "column_name",
+            "data_type",
+            "is_personal_name",
+            "n_personal_values",
+            "n_id_number_values",
+        ],
+    )
+
+
+PERSONAL_NAME = re.compile(
+    r"^(purchaser|possessor|buyer)_(name|dob|birth|address|id|id_number|ssn)", re.I
+)
+
+
+def _is_personal_name(column: str) -> bool:
+    return privacy.is_pii(column) or bool(PERSONAL_NAME.match(column))
+
+
+def _shared_suppression(ctx: _Context) -> pd.DataFrame:
+    """One row per mart meant for sharing (``shared_*``): counts from 1 to 4 left visible."""
+    rows = []
+    for name in sorted(n for n in ctx.mart_rows if n.startswith("shared_")):
+        columns = {
+            r[0]
+            for r in ctx.con.execute(
+                "select column_name from information_schema.columns where table_schema = ? "
+                "and table_name = ? and table_catalog not in ('temp', 'system')",
+                [MART_SCHEMA, name],
+            ).fetchall()
+        }
+        has_counts = {"n_firearms", "is_suppressed"} <= columns
+        shown = None
+        if has_counts:
+            shown = ctx.con.execute(
+                f'select count(*) from {MART_SCHEMA}."{name}" '
+                "where not coalesce(is_suppressed, false) and n_firearms between 1 and 4"
+            ).fetchall()[0][0]
+        rows.append({"mart": name, "has_count_columns": has_counts, "n_small_counts_shown": shown})
+    frame = pd.DataFrame(rows, columns=["mart", "has_count_columns", "n_small_counts_shown"])
+    frame["n_small_counts_shown"] = frame["n_small_counts_shown"].astype("float64")
+    return frame
+
+
+def _mart_coverage(ctx: _Context) -> pd.DataFrame:
+    rows = [
+        {"mart": name, "has_reconciliation": name in ctx.reconciled}
+        for name in sorted(ctx.mart_rows)
+    ]
+    return pd.DataFrame(rows, columns=["mart", "has_reconciliation"])
+
+
+BUILTINS = {
+    "volume": _volume,
+    "personal_data": _personal_data,
+    "mart_coverage": _mart_coverage,
+    "shared_suppression": _shared_suppression,
+}
+
+
+def plan_batches(
+    settings: Settings,
+    suites: list[dict],
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> tuple[list[_Batch], list[SkippedBatch], dict[str, int], dict | None]:
+    """Read every batch's frame (one read-only connection) and decide what to skip."""
+    frames = frames or {}
+    batches: list[_Batch] = []
+    for suite in suites:
+        grouped: dict[str, list[dict]] = {}
+        for spec in suite.get("expectations", []):
+            grouped.setdefault(expectation_batch(suite, spec), []).append(spec)
+        for name, spec in suite_batches(suite).items():
+            if grouped.get(name):
+                batches.append(_Batch(suite, name, spec, grouped[name]))
+    skipped: list[SkippedBatch] = []
+    ready: list[_Batch] = []
+    previous = previous_manifest(settings)
     with connect(settings, read_only=True) as con:
-        return con.execute(f"select {columns} from {batch['relation']}").df()
+        relations = _relations(con)
+        ctx = _Context(
+            settings=settings,
+            con=con,
+            relations=relations,
+            loaded=_loaded_kinds(con, relations),
+            mart_rows=_mart_rows(con)
+            if any(r.startswith(f"{MART_SCHEMA}.") for r in relations)
+            else {},
+            previous=previous,
+            reconciled=set(),
+        )
+        # Builtins last: mart coverage needs to know which reconciliations will run.
+        for batch in sorted(batches, key=lambda b: "builtin" in b.spec):
+            override = frames.get(batch.key)
+            if override is None and batch.name == default_batch(batch.suite):
+                override = frames.get(batch.suite["name"])
+            if override is None:
+                skip = _skip_reason(batch, ctx)
+                if skip:
+                    level, reason = skip
+                    skipped.append(
+                        SkippedBatch(
+                            batch.suite["name"], batch.name, reason, len(batch.expectations), level
+                        )
+                    )
+                    continue
+            try:
+                frame = override if override is not None else _read_batch(batch, ctx)
+                _guard_personal_data(batch, frame)
+                batch.frame = _plain(frame) if override is not None else frame
+                for expectation in batch.expectations:
+                    expectation["kwargs"] = _resolve(expectation.get("kwargs", {}), con)
+                if batch.spec.get("reconciles"):
+                    ctx.reconciled.add(batch.spec["reconciles"])
+            except SuiteError:
+                raise
+            except (duckdb.Error, LookupError, ValueError) as exc:
+                batch.missing = f"{type(exc).__name__}: {exc}"[:400]
+            ready.append(batch)
+        mart_rows = ctx.mart_rows
+    return ready, skipped, mart_rows, previous
 
 
-def _gx():
+# --- running GX ------------------------------------------------------------------------
+
+
+def _gx(docs_dir: Path | None = None):
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            "tracepipe",
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
     return gx, context
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
-    if hasattr(value, "item"):
-        return value.item()
     if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        try:
+            return _jsonable(value.item())
+        except (ValueError, AttributeError):
+            return str(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
     return value
 
 
-def validate_suite(gx, context, suite_def: dict, frame: pd.DataFrame) -> list[CheckResult]:
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _columns_of(kwargs: dict) -> list[str]:
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_list" in kwargs:
+        return list(kwargs["column_list"])
+    return [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+
+
+def _examples(body: dict, columns: list[str], batch: _Batch | None = None) -> list[str]:
+    labels = body.get("partial_unexpected_index_list") or []
+    if batch is not None and batch.frame is not None:
+        index = batch.spec.get("index", [])
+        labels = [_label(batch.frame, index, _jsonable(x)) for x in labels]
+    values = body.get("partial_unexpected_list") or []
+    examples = []
+    for i, value in enumerate(values[:EXAMPLES]):
+        if isinstance(value, (list, tuple)) and len(columns) == len(value):
+            shown = ", ".join(
+                f"{c}={privacy.mask_value(c, _jsonable(v))}"
+                for c, v in zip(columns, value, strict=True)
+            )
+        else:
+            column = columns[0] if columns else ""
+            shown = str(privacy.mask_value(column, _jsonable(value)))
+        label = labels[i] if i < len(labels) else None
+        if isinstance(label, dict):  # GX's own index lists, when a suite asks for them
+            label = ", ".join(
+                f"{k}={privacy.mask_value(k, _jsonable(v))}" for k, v in label.items()
+            )
+        examples.append(f"{label}: {shown}" if label is not None else shown)
+    if not examples:
+        examples = [str(_jsonable(label)) for label in labels[:EXAMPLES]]
+    return examples
+
+
+def _not_evaluated(batch: _Batch, reason: str) -> list[CheckResult]:
+    out = []
+    for spec in batch.expectations:
+        meta = spec.get("meta") or {}
+        out.append(
+            CheckResult(
+                suite=batch.suite["name"],
+                batch=batch.name,
+                check=meta["check"],
+                expectation=spec["type"],
+                column=",".join(_columns_of(spec.get("kwargs", {}))),
+                severity=meta["severity"],
+                success=False,
+                evaluated=False,
+                error=reason,
+            )
+        )
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:60]
+
+
+def _groups(batch: _Batch) -> list[tuple[str, list[dict], pd.DataFrame]]:
+    """The batch's expectations grouped by row condition, each group with a frame of only
+    the columns it reads. GX filters the whole frame again for every metric of a
+    conditioned expectation, so narrow frames keep a large batch to a second or two."""
+    frame = batch.frame
+    assert frame is not None
+    if len(frame) < NARROW_FROM_ROWS:  # small frames: one GX run is cheaper than several
+        return [(batch.key, batch.expectations, frame)]
+    grouped: dict[str, list[dict]] = {}
+    for spec in batch.expectations:
+        grouped.setdefault(spec.get("kwargs", {}).get("row_condition") or "", []).append(spec)
+    out = []
+    for condition, specs in grouped.items():
+        needed: set[str] = set()
+        for spec in specs:
+            needed.update(_columns_of(spec.get("kwargs", {})))
+        needed.update(c for c in frame.columns if re.search(rf"\b{re.escape(str(c))}\b", condition))
+        usable = bool(needed) and needed <= set(frame.columns)
+        narrow = frame[[c for c in frame.columns if c in needed]] if usable else frame
+        name = batch.key if not condition else f"{batch.key}.where_{_slug(condition)}"
+        out.append((name, specs, narrow))
+    return out
+
+
+def validate_batch(gx, context, batch: _Batch) -> list[CheckResult]:
+    if batch.missing or batch.frame is None:
+        return _not_evaluated(batch, batch.missing or "no data")
+    checks: list[CheckResult] = []
+    for name, specs, frame in _groups(batch):
+        checks.extend(_run_gx(gx, context, batch, name, specs, frame))
+    # GX returns results in its own order; keep the suite file's order.
+    order = {spec["meta"]["check"]: i for i, spec in enumerate(batch.expectations)}
+    checks.sort(key=lambda c: order.get(c.check, len(order)))
+    return checks
+
+
+def _batch_definition(context, batch: _Batch):
+    """One pandas data source per suite and one asset per batch: the frame itself is
+    handed over at run time, and GX saves its configuration on every data source added."""
+    suite = batch.suite["name"]
+    try:
+        source = context.data_sources.get(suite)
+    except LookupError:
+        source = context.data_sources.add_pandas(suite)
+    try:
+        asset = source.get_asset(batch.name)
+    except LookupError:
+        asset = source.add_dataframe_asset(batch.name)
+    try:
+        return asset.get_batch_definition("whole")
+    except LookupError:
+        return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _run_gx(gx, context, batch: _Batch, name: str, specs: list[dict], frame: pd.DataFrame):
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
-    name = suite_def["name"]
-    index_columns = suite_def["meta"].get("index_columns", [])
-    suite = gx.ExpectationSuite(name=name)
-    for spec in suite_def["expectations"]:
+    suite = gx.ExpectationSuite(
+        name=name, meta={"description": batch.suite["meta"].get("description", "")}
+    )
+    for spec in specs:
         config = ExpectationConfiguration(
-            type=spec["type"], kwargs=spec["kwargs"], meta=spec.get("meta", {})
+            type=spec["type"], kwargs=spec.get("kwargs", {}), meta=spec.get("meta", {})
         )
         suite.add_expectation(config.to_domain_obj())
     suite = context.suites.add(suite)
-    source = context.data_sources.add_pandas(f"{name}_source")
-    asset = source.add_dataframe_asset(name)
-    batch = asset.add_batch_definition_whole_dataframe("whole")
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{name}_validation", data=batch, suite=suite)
+        gx.ValidationDefinition(name=name, data=_batch_definition(context, batch), suite=suite)
     )
-    outcome = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": index_columns,
-            "partial_unexpected_count": EXAMPLES,
-        },
-    )
+    with warnings.catch_warnings():
+        # A back-reference (one character repeated) needs a group; pandas warns about it.
+        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
+        outcome = definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES},
+        )
     checks = []
     for result in outcome.results:
         config = result.expectation_config
         meta = config.meta or {}
-        kwargs = config.kwargs
-        column = kwargs.get("column") or ",".join(
-            str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs
-        )
+        columns = _columns_of(config.kwargs)
         info = result.exception_info or {}
         raised = bool(info.get("raised_exception")) or any(
             isinstance(v, dict) and v.get("raised_exception") for v in info.values()
@@ -170,29 +868,26 @@ def validate_suite(gx, context, suite_def: dict, frame: pd.DataFrame) -> list[Ch
         unexpected = body.get("unexpected_count")
         observed = body.get("observed_value")
         evaluated = not raised and (unexpected is not None or observed is not None)
-        examples = []
-        for item in (body.get("unexpected_index_list") or [])[:EXAMPLES]:
-            if isinstance(item, dict):
-                examples.append(
-                    ", ".join(f"{k}={privacy.mask_value(k, _jsonable(v))}" for k, v in item.items())
-                )
-        if not examples:
-            examples = [
-                str(privacy.mask_value(column, _jsonable(v)))
-                for v in (body.get("partial_unexpected_list") or [])[:EXAMPLES]
-            ]
         error = ""
         if raised:
             messages = [info.get("exception_message")] + [
                 v.get("exception_message") for v in info.values() if isinstance(v, dict)
             ]
             error = "; ".join(m for m in messages if m)[:300]
+        elif not evaluated:
+            missing = [c for c in columns if c not in frame.columns]
+            error = (
+                f"column {', '.join(missing)} is not in the data"
+                if missing
+                else "the expectation produced no result (a metric failed to compute)"
+            )
         checks.append(
             CheckResult(
-                suite=name,
+                suite=batch.suite["name"],
+                batch=batch.name,
                 check=meta.get("check", config.type),
                 expectation=config.type,
-                column=column,
+                column=",".join(columns),
                 severity=meta.get("severity", "error"),
                 success=bool(result.success),
                 evaluated=evaluated,
@@ -200,8 +895,8 @@ def validate_suite(gx, context, suite_def: dict, frame: pd.DataFrame) -> list[Ch
                 unexpected_count=_jsonable(unexpected),
                 unexpected_percent=_jsonable(body.get("unexpected_percent")),
                 observed_value=_jsonable(observed),
-                examples=examples,
-                error=error or ("" if evaluated else "the expectation produced no result"),
+                examples=[] if result.success else _examples(body, columns, batch),
+                error=error,
             )
         )
     return checks
@@ -211,29 +906,64 @@ def audit(
     settings: Settings,
     run_id: str | None = None,
     frames: dict[str, pd.DataFrame] | None = None,
+    data_docs: bool = True,
 ) -> AuditResult:
-    """Run every suite; ``frames`` replaces a suite's data (tests use it)."""
+    """Run every suite and decide. ``frames`` replaces a batch's data, keyed by suite name
+    (its default batch) or ``suite.batch`` (tests use it)."""
     run_id = run_id or dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    gx, context = _gx()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    suites = load_suites(settings)
+    batches, skipped, mart_rows, previous = plan_batches(settings, suites, frames)
+    timings["read_data"] = round(time.perf_counter() - started, 3)
+
+    folder = settings.reports_dir / run_id
+    docs_dir = folder / "data_docs"
+    mark = time.perf_counter()
+    gx, context = _gx(docs_dir if data_docs else None)
+    timings["gx_context"] = round(time.perf_counter() - mark, 3)
+
+    mark = time.perf_counter()
     checks: list[CheckResult] = []
     rows: dict[str, int] = {}
-    for suite_def in load_suites(settings):
-        name = suite_def["name"]
-        frame = (frames or {}).get(name)
-        if frame is None:
-            frame = suite_frame(settings, suite_def)
-        rows[name] = len(frame)
-        checks.extend(validate_suite(gx, context, suite_def, frame))
+    for batch in batches:
+        if batch.frame is not None:
+            rows[batch.key] = len(batch.frame)
+        checks.extend(validate_batch(gx, context, batch))
+    timings["validate"] = round(time.perf_counter() - mark, 3)
+
     decision = "hold" if any(c.blocks for c in checks) else "publish"
-    result = AuditResult(run_id=run_id, decision=decision, checks=checks, rows_checked=rows)
+    result = AuditResult(
+        run_id=run_id,
+        decision=decision,
+        checks=checks,
+        rows_checked=rows,
+        skipped=skipped,
+        mart_rows=mart_rows,
+        previous_release=(previous or {}).get("release_id"),
+        created_at=dt.datetime.now().isoformat(timespec="seconds"),
+    )
+    if data_docs:
+        mark = time.perf_counter()
+        try:
+            context.build_data_docs(site_names=["tracepipe"])
+            result.data_docs = str(docs_dir / "index.html")
+        except Exception as exc:  # the docs are a convenience; the page and JSON are the record
+            result.data_docs_error = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("Data Docs were not built: %s", result.data_docs_error)
+        timings["data_docs"] = round(time.perf_counter() - mark, 3)
+    timings["total"] = round(time.perf_counter() - started, 3)
+    result.timings = timings
     write_report(settings, result)
     log.info(
-        "audit %s: %d checks, %d blocking, %d warnings -> %s",
+        "audit %s: %d checks, %d blocking, %d warnings, %d skipped -> %s (%.1f s)",
         run_id,
         len(checks),
         len(result.blocking),
         len(result.warnings),
+        len(skipped),
         decision,
+        timings["total"],
     )
     return result
 
@@ -241,62 +971,177 @@ def audit(
 # --- the report ------------------------------------------------------------------------
 
 STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;color:#1d2330;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}.muted{color:#5b6475}
-.decision{display:inline-block;padding:.35rem .8rem;border-radius:4px;font-weight:600;color:#fff}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:78rem;color:#1d2330;padding:0 1rem;background:#fff}
+h1{font-size:1.5rem;margin:0 0 .2rem}h2{font-size:1.15rem;margin:1.8rem 0 .4rem;border-bottom:2px solid #e3e6ec;padding-bottom:.2rem}
+.muted{color:#5b6475}.small{font-size:12px}
+.decision{display:inline-block;padding:.35rem .8rem;border-radius:4px;font-weight:600;color:#fff;letter-spacing:.02em}
 .publish{background:#1f7a3f}.hold{background:#b3261e}
-table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border-bottom:1px solid #d9dde5;padding:.4rem .5rem;text-align:left;vertical-align:top}
-th{background:#f2f4f8;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.pass{color:#1f7a3f;font-weight:600}.fail{color:#b3261e;font-weight:600}.warn{color:#9a6700;font-weight:600}
+.tiles{display:flex;gap:.8rem;flex-wrap:wrap;margin:1rem 0}
+.tile{border:1px solid #d9dde5;border-radius:6px;padding:.5rem .9rem;min-width:8rem}
+.tile b{display:block;font-size:1.3rem}
+table{border-collapse:collapse;width:100%;margin:.6rem 0 1rem}
+th,td{border-bottom:1px solid #d9dde5;padding:.38rem .5rem;text-align:left;vertical-align:top}
+th{background:#f2f4f8;font-weight:600;position:sticky;top:0}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.pass{color:#1f7a3f;font-weight:600}.fail{color:#b3261e;font-weight:600}.warn{color:#9a6700;font-weight:600}.skip{color:#5b6475;font-weight:600}
+tr.row-fail{background:#fdf1f0}tr.row-warn{background:#fdf8e8}
 code{font-size:12px;background:#f2f4f8;padding:0 .2rem;border-radius:3px}
+ul.reasons li{margin:.25rem 0}
+.examples{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;color:#39404f}
+.note{border-left:4px solid #9aa3b5;background:#f6f7fa;padding:.5rem .8rem;margin:.8rem 0}
 """
 
 
 def _status(check: CheckResult) -> tuple[str, str]:
     if not check.evaluated:
-        return "fail", "NOT EVALUATED"
+        return ("fail", "NOT EVALUATED") if check.severity == "error" else ("warn", "not evaluated")
     if check.success:
         return "pass", "pass"
     return ("fail", "FAIL") if check.severity == "error" else ("warn", "warning")
 
 
-def render_html(result: AuditResult, extra_sections: str = "") -> str:
-    rows = []
-    ordered = sorted(
-        result.checks, key=lambda c: (c.success and c.evaluated, c.severity != "error")
+def _num(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    return html.escape(str(value))
+
+
+def _check_row(c: CheckResult) -> str:
+    css, label = _status(c)
+    row_css = {"fail": "row-fail", "warn": "row-warn"}.get(css, "")
+    examples = "<br>".join(html.escape(e) for e in c.examples)
+    observed = "" if c.observed_value is None else html.escape(_short(c.observed_value))
+    error = f"<br><span class='{css}'>{html.escape(c.error)}</span>" if c.error else ""
+    return (
+        f"<tr class='{row_css}'><td class='{css}'>{label}</td><td>{html.escape(c.severity)}</td>"
+        f"<td>{html.escape(c.suite)}<br><span class='muted small'>{html.escape(c.batch)}</span></td>"
+        f"<td>{html.escape(c.check)}<br><code>{html.escape(c.expectation)}</code> "
+        f"<span class='muted'>{html.escape(c.column)}</span>{error}</td>"
+        f"<td class='n'>{_num(c.element_count)}</td><td class='n'>{_num(c.unexpected_count)}</td>"
+        f"<td>{observed}</td><td class='examples'>{examples}</td></tr>"
     )
-    for c in ordered:
-        css, label = _status(c)
-        examples = "<br>".join(html.escape(e) for e in c.examples) if not c.success else ""
-        observed = "" if c.observed_value is None else html.escape(str(c.observed_value))
-        rows.append(
-            f"<tr><td class='{css}'>{label}</td><td>{html.escape(c.severity)}</td>"
-            f"<td>{html.escape(c.suite)}</td><td>{html.escape(c.check)}<br>"
-            f"<code>{html.escape(c.expectation)}</code> <span class='muted'>{html.escape(c.column)}</span>"
-            f"{('<br><span class=fail>' + html.escape(c.error) + '</span>') if c.error else ''}</td>"
-            f"<td class='n'>{'' if c.element_count is None else c.element_count}</td>"
-            f"<td class='n'>{'' if c.unexpected_count is None else c.unexpected_count}</td>"
-            f"<td>{observed}</td><td>{examples}</td></tr>"
+
+
+def render_html(result: AuditResult, extra_sections: str = "") -> str:
+    order = {"fail": 0, "warn": 1, "pass": 2}
+    ordered = sorted(
+        result.checks,
+        key=lambda c: (order[_status(c)[0]], c.severity != "error", c.suite, c.batch),
+    )
+    reasons = "".join(
+        f"<li><b>{html.escape(c.describe())}</b>"
+        + (
+            f"<div class='examples'>e.g. {'; '.join(html.escape(e) for e in c.examples[:3])}</div>"
+            if c.examples
+            else ""
         )
-    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in result.reasons())
-    counts = ", ".join(f"{k}: {v:,} rows" for k, v in result.rows_checked.items())
+        + "</li>"
+        for c in result.blocking
+    )
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in result.warning_lines())
+
+    suites: dict[str, dict[str, int]] = {}
+    for c in result.checks:
+        s = suites.setdefault(
+            c.suite, {"checks": 0, "passed": 0, "errors": 0, "warnings": 0, "skipped": 0}
+        )
+        s["checks"] += 1
+        s["passed"] += int(c.success and c.evaluated)
+        s["errors"] += int(c.blocks)
+        s["warnings"] += int(c.warns)
+    for sk in result.skipped:
+        s = suites.setdefault(
+            sk.suite, {"checks": 0, "passed": 0, "errors": 0, "warnings": 0, "skipped": 0}
+        )
+        s["skipped"] += sk.n_checks
+    suite_rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td class='n'>{s['checks']}</td>"
+        f"<td class='n'>{s['passed']}</td><td class='n {'fail' if s['errors'] else ''}'>{s['errors']}</td>"
+        f"<td class='n {'warn' if s['warnings'] else ''}'>{s['warnings']}</td><td class='n'>{s['skipped']}</td></tr>"
+        for name, s in sorted(suites.items())
+    )
+    data_rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class='n'>{v:,}</td></tr>"
+        for k, v in sorted(result.rows_checked.items())
+    )
+    skipped_rows = "".join(
+        f"<tr><td class='{'warn' if s.level == 'warning' else 'skip'}'>{html.escape(s.level)}</td>"
+        f"<td>{html.escape(s.suite)} / {html.escape(s.batch)}</td><td class='n'>{s.n_checks}</td>"
+        f"<td>{html.escape(s.reason)}</td></tr>"
+        for s in result.skipped
+    )
+    if result.data_docs:
+        docs = (
+            "<p><a href='data_docs/index.html'>Open the Great Expectations Data Docs</a> "
+            "(every expectation with its arguments and observed values).</p>"
+            "<p class='note small'>The Data Docs pages load their fonts, styles and scripts from "
+            "the web: without a network they open unstyled, but every figure is there. This "
+            "page needs nothing beyond itself.</p>"
+        )
+    else:
+        docs = (
+            "<p class='muted'>Data Docs were not built for this run"
+            + (f": {html.escape(result.data_docs_error)}" if result.data_docs_error else ".")
+            + "</p>"
+        )
+    n_passed = sum(1 for c in result.checks if c.success and c.evaluated)
+    decision_text = (
+        "Every blocking check passed: the release may be published."
+        if result.decision == "publish"
+        else "At least one blocking check failed: nothing is published and the release "
+        f"analysts see now ({html.escape(result.previous_release or 'none')}) stays current."
+    )
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Validation report {html.escape(result.run_id)}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Validation report {html.escape(result.run_id)}: {result.decision.upper()}</title>
 <style>{STYLE}</style></head><body>
 <h1>Validation report</h1>
-<p class="muted">Run {html.escape(result.run_id)} &middot; {len(result.checks)} checks &middot; {html.escape(counts)}</p>
+<p class="muted">Run {html.escape(result.run_id)} &middot; {html.escape(result.created_at)}
+&middot; compared with release {html.escape(result.previous_release or "none (first release)")}</p>
 <p><span class="decision {result.decision}">Decision: {result.decision.upper()}</span>
-&nbsp; {len(result.blocking)} blocking failures, {len(result.warnings)} warnings</p>
-{f"<h2>Why the release is held</h2><ul>{reasons}</ul>" if reasons else ""}
+&nbsp; {html.escape(decision_text)}</p>
+<div class="tiles">
+<div class="tile"><b>{len(result.checks)}</b>checks run</div>
+<div class="tile"><b class="pass">{n_passed}</b>passed</div>
+<div class="tile"><b class="{"fail" if result.blocking else ""}">{len(result.blocking)}</b>blocking failures</div>
+<div class="tile"><b class="{"warn" if result.warnings else ""}">{len(result.warnings)}</b>warnings</div>
+<div class="tile"><b>{sum(s.n_checks for s in result.skipped)}</b>checks skipped</div>
+</div>
+{f"<h2>Why the release is held</h2><ul class='reasons'>{reasons}</ul>" if reasons else ""}
+{f"<h2>Warnings</h2><ul class='reasons'>{warnings}</ul>" if warnings else ""}
+<h2>What was checked</h2>
+<table><thead><tr><th>suite</th><th>checks</th><th>passed</th><th>blocking</th><th>warnings</th><th>skipped</th></tr></thead>
+<tbody>{suite_rows}</tbody></table>
+<table><thead><tr><th>data checked (suite.batch)</th><th>rows</th></tr></thead><tbody>{data_rows}</tbody></table>
+{f"<h2>Skipped</h2><table><thead><tr><th>level</th><th>suite / batch</th><th>checks</th><th>why</th></tr></thead><tbody>{skipped_rows}</tbody></table>" if skipped_rows else ""}
 <h2>Checks</h2>
-<p class="muted">Errors block publishing; warnings are reported. Examples name the row by its
-trace number; personal data is never shown.</p>
+<p class="muted">Errors block publishing; warnings are reported. A check that could not be
+evaluated counts as failed. Examples name the row by its key (trace number, file, mart
+column); personal data is never shown.</p>
 <table><thead><tr><th>status</th><th>severity</th><th>suite</th><th>check</th>
 <th>rows</th><th>unexpected</th><th>observed</th><th>examples</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table>
+<tbody>{"".join(_check_row(c) for c in ordered)}</tbody></table>
+<h2>Data Docs</h2>
+{docs}
 {extra_sections}
+<p class="muted small">Audit time: {html.escape(timings)}.</p>
 </body></html>
 """
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def write_report(settings: Settings, result: AuditResult) -> None:
@@ -304,10 +1149,11 @@ def write_report(settings: Settings, result: AuditResult) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     json_path = folder / "validation.json"
     html_path = folder / "validation.html"
-    json_path.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
-    html_path.write_text(render_html(result), encoding="utf-8")
     result.report_json = str(json_path)
     result.report_html = str(html_path)
+    _write_atomic(html_path, render_html(result))
+    payload = {**result.to_dict(), "report_html": str(html_path), "report_json": str(json_path)}
+    _write_atomic(json_path, json.dumps(payload, indent=2, default=str))
 
 
 def read_summary(path: Path) -> dict:
