@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -93,15 +93,14 @@ SEPARATORS = re.compile(r"[\s-]+")
 ODD_CHARACTERS = re.compile(r"[^A-Z0-9\- ]")
 MISSING_WORDS = {"NONE", "N/A", "S/N", "SIN NUMERO", "UNKNOWN", "NO VISIBLE"}
 STATES_51 = set(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY".split()
+    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY"]
 )
 
 
 # --- a careful, independent reader ------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def norm(value: str | None) -> str:
     value = value or ""
     if not value.isascii():
@@ -121,7 +120,7 @@ def decode(data: bytes) -> str | None:
         return data.decode("cp1252")
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_date(value: str, style: str) -> dt.date | None:
     try:
         return dt.datetime.strptime(value.strip(), style).date()
@@ -280,15 +279,17 @@ def count_figures(root: Path) -> dict:
         lic = r["ffl_license_number"]
         if not lic:
             continue
-        when = r["_purchase_date"] or r["_recovery_date"]
-        valid = [m for m in months if m <= when.replace(day=1)]
-        month = valid[-1] if valid else months[0]
+        # among the snapshots that hold the dealer's key, the latest on or before the
+        # purchase (else recovery) month, else the earliest of them
+        when = (r["_purchase_date"] or r["_recovery_date"]).replace(day=1)
         p = lic.split("-")
-        state = stable[month].get(f"{p[0]}-{p[1]}-{p[5]}")
-        if state is None:
+        key = f"{p[0]}-{p[1]}-{p[5]}"
+        holding = [m for m in months if key in stable[m]]
+        if not holding:
             not_listed += 1
-        else:
-            states[state] += 1
+            continue
+        valid = [m for m in holding if m <= when]
+        states[stable[valid[-1] if valid else holding[0]][key]] += 1
     known = sum(states.values())
 
     seizures, sid = Counter(), set()
@@ -302,7 +303,8 @@ def count_figures(root: Path) -> dict:
         if r["destination_country"] == "MX" and 2009 <= day.year <= 2014:
             seizures[TYPE_CLASS[norm(r["firearm_type"])]] += 1
 
-    rifles, keys = set(), set()
+    first_report: dict[tuple[str, str], dt.date] = {}
+    keys = set()
     for _n, style, r in read_files(root / "multiple_sales", DL3_COLUMNS, ["report_date", "disposition_date", "purchaser_dob"]):
         rd = parse_date(r["report_date"], style) if r["report_date"] else None
         if not (r["report_id"] and rd and LICENSE.match(r["ffl_license_number"])):
@@ -314,8 +316,10 @@ def count_figures(root: Path) -> dict:
         if key in keys:
             continue
         keys.add(key)
-        if 2011 <= rd.year <= 2014:
-            rifles.add((norm(r["manufacturer"]), re.sub(r"[\s-]+", "", norm(r["serial_number"]))))
+        rifle = (norm(r["manufacturer"]), SEPARATORS.sub("", norm(r["serial_number"])))
+        first_report[rifle] = min(rd, first_report.get(rifle, rd))
+    # a rifle counts once, in the year of its earliest report
+    rifles = {k for k, d in first_report.items() if 2011 <= d.year <= 2014}
     first_trace = {}
     for r in sorted(traces, key=lambda r: (r["_recovery_date"], r["trace_number"])):
         if r["_repeat"]:

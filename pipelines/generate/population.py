@@ -373,7 +373,10 @@ def build_population(seed: int, plan: Plan, rates: DefectRates) -> Population:
     cats["dstate"][cats["dstate"] == D_NIL] = catalog.SOURCE_STATES.index("TX")
     add(G_BAD, C_MX, cats, _year_days(rng, rng.integers(2009, 2015, n)), malform=kinds)
 
-    pop = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    pop = {}
+    for k in list(parts[0]):
+        pop[k] = np.concatenate([p.pop(k) for p in parts])
+    parts.clear()
     f = len(pop["group"])
     fids = np.arange(f)
 
@@ -413,9 +416,12 @@ def build_population(seed: int, plan: Plan, rates: DefectRates) -> Population:
     req_day = np.concatenate([req, rep_day]).astype(np.int32)
     req_repeat = np.concatenate([np.zeros(f, dtype=bool), np.ones(len(rep_fid), dtype=bool)])
     tiebreak = (h.bits(np.arange(len(req_fid)), "req-order") >> np.uint64(40)).astype(np.int64)
-    order = np.argsort(req_day.astype(np.int64) * (1 << 24) + tiebreak, kind="stable")
+    key = req_day.astype(np.int64) * (1 << 24) + tiebreak
+    del tiebreak
+    order = np.argsort(key, kind="stable")
+    del key
     req_fid, req_day, req_repeat = req_fid[order], req_day[order], req_repeat[order]
-    del order, tiebreak
+    del order
 
     # Trace numbers: per request year, increasing with the request date, with gaps
     # (most of ATF's requests in a year are not from Mexico).
@@ -425,7 +431,7 @@ def build_population(seed: int, plan: Plan, rates: DefectRates) -> Population:
         m = np.flatnonzero(tn_year == y)
         gaps = rng.integers(1, 4, len(m)).astype(np.int64)
         tn_seq[m] = int(rng.integers(1_000, 60_000)) + np.cumsum(gaps)
-    first_req = np.full(f, -1, dtype=np.int64)
+    first_req = np.full(f, -1, dtype=np.int32)
     originals = np.flatnonzero(~req_repeat)
     first_req[req_fid[originals]] = originals
 

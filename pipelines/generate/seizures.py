@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 
 from pipelines.generate import catalog
-from pipelines.generate import population as P
 from pipelines.generate import text as T
 from pipelines.generate.plan import GAO_YEARS, DefectRates, Plan, round_half_up
 from pipelines.generate.rand import Hasher, format_serials, serial_numbers

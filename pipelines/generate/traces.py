@@ -325,7 +325,7 @@ class TraceWriter:
         fid = pop.req_fid[pos].astype(np.int64)
         rid = pos.astype(np.int64) + (1 << 40)  # request ids, distinct from firearm ids
         rep = pop.req_repeat[pos]
-        group, country = pop.group[fid], pop.country[fid]
+        country = pop.country[fid]
         origin, tclass, result = pop.origin[fid], pop.tclass[fid], pop.result[fid]
         uvar, dstate, dl3 = pop.uvar[fid], pop.dstate[fid], pop.dl3[fid]
         malform = pop.malform[fid]
