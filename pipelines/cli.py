@@ -96,10 +96,20 @@ def cmd_audit(settings: Settings, args) -> int:
 
 
 def _print_audit(summary: dict) -> None:
-    print(f"audit: decision {summary['decision'].upper()}")
+    counts = ""
+    if summary.get("n_checks") is not None:
+        counts = (
+            f" ({summary['n_checks']} checks, {summary['n_blocking']} blocking, "
+            f"{summary['n_warnings']} warnings)"
+        )
+    print(f"audit: decision {summary['decision'].upper()}{counts}")
     for reason in summary["reasons"]:
         print(f"  blocking: {reason}")
+    for warning in summary.get("warnings", []):
+        print(f"  warning:  {warning}")
     print(f"  validation report: {summary['report_html']}")
+    if summary.get("data_docs"):
+        print(f"  data docs:         {summary['data_docs']}")
 
 
 def cmd_publish(settings: Settings, args) -> int:
@@ -113,13 +123,7 @@ def cmd_publish(settings: Settings, args) -> int:
         )
         return EXIT_FAILED
     validation = json.loads(report_json.read_text())
-    summary = {
-        "run_id": run_id,
-        "decision": validation["decision"],
-        "reasons": validation["reasons"],
-        "report_json": str(report_json),
-        "report_html": str(report_json.with_suffix(".html")),
-    }
+    summary = steps.summary_of(validation, str(report_json), str(report_json.with_suffix(".html")))
     published = steps.publish(settings, run_id, summary)
     print(f"published release {published['release_id']}: {published['database']}")
     return 0
@@ -233,8 +237,10 @@ def _print_where(settings: Settings) -> None:
 def cmd_rollback(settings: Settings, args) -> int:
     from pipelines import publish
 
+    before = publish.current_release(settings)
     previous = publish.rollback(settings)
-    print(f"current release is now {previous}")
+    print(f"rolled back: current release is now {previous} (was {before})")
+    print(f"  {settings.current_link / 'marts.duckdb'}")
     return 0
 
 
@@ -242,9 +248,31 @@ def cmd_status(settings: Settings, args) -> int:
     from pipelines import publish
     from pipelines.warehouse import connect
 
+    info = publish.status(settings)
     print(f"data folder:     {settings.data_dir}")
-    print(f"current release: {publish.current_release(settings) or 'none'}")
-    print(f"kept releases:   {', '.join(publish.list_releases(settings)) or 'none'}")
+    print(f"current release: {info['current'] or 'none'}")
+    manifest = info.get("manifest")
+    if manifest:
+        summary = manifest.get("validation_summary") or {}
+        print(
+            f"  published {manifest.get('published_at')}, code {manifest.get('code_version')}, "
+            f"audit {manifest.get('validation')}"
+            + (
+                f" ({summary.get('n_checks')} checks, {summary.get('n_warnings')} warnings)"
+                if summary
+                else ""
+            )
+        )
+        marts = manifest.get("marts") or {}
+        print(
+            f"  {len(marts)} marts, {sum(marts.values()):,} rows; report: "
+            f"{manifest.get('validation_report', '')}"
+        )
+    if info.get("whole") is False:
+        print(f"  NOT WHOLE: {info['problem']}")
+    print(f"kept releases:   {', '.join(info['releases']) or 'none'}")
+    if info["leftovers"]:
+        print(f"set aside:       {', '.join(info['leftovers'])}")
     if settings.warehouse_path.exists():
         with connect(settings, read_only=True) as con:
             tables = {
@@ -261,7 +289,7 @@ def cmd_status(settings: Settings, args) -> int:
                 print("loads (kind, status, files, read, loaded, quarantined):")
                 for row in rows:
                     print("  " + "  ".join(str(v) for v in row))
-    return 0
+    return 0 if info.get("whole", True) else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     settings = Settings.from_env()
+    from pipelines.audit import SuiteError
     from pipelines.publish import PublishRefused
     from pipelines.steps import ReleaseHeld
     from pipelines.transform import TransformFailed
@@ -325,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReleaseHeld as exc:
         print(f"RELEASE HELD: {exc}", file=sys.stderr)
         return EXIT_HELD
-    except (TransformFailed, PublishRefused) as exc:
+    except (TransformFailed, PublishRefused, SuiteError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -1,22 +1,34 @@
 """Publish: a release becomes visible all at once, or not at all.
 
 A release is a folder ``published/releases/<release_id>/`` holding ``marts.duckdb`` (every
-mart as a table of the ``main`` schema), ``parquet/<mart>.parquet`` and ``manifest.json``.
-It is built under a temporary name, flushed to disk, renamed into place, and only then
-made current by replacing the symlink ``published/current`` (``os.replace`` of a symlink
-is atomic on POSIX). Analysts open ``published/current/marts.duckdb``: a file the
-pipeline never writes again, so they never hold a lock the pipeline needs, and a reader
-that opened the previous release keeps reading it whole.
+mart as a table of the ``main`` schema, plus ``_release``: which release this is),
+``parquet/<mart>.parquet`` and ``manifest.json``. It is built under a hidden name,
+checked (it opens, its tables hold the rows its manifest says), flushed to disk, renamed
+into place, and only then made current by replacing the symlink ``published/current``
+(``os.replace`` of a symlink is atomic on POSIX). Analysts open
+``published/current/marts.duckdb``: a file the pipeline never writes again, so they never
+hold a lock the pipeline needs, and a reader that opened the previous release keeps
+reading it whole, even after it is pruned.
+
+Publishing, rolling back and pruning take ``published/.publish.lock`` (``flock``), so two
+of them never interleave; the lock goes with the process, so a killed publish leaves no
+stale lock. A publish killed at any point leaves the previous release current and whole;
+the next one removes what the killed one left (a hidden ``.building`` folder, a temporary
+link, a finished release that never became current).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +40,21 @@ from pipelines.config import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 MART_SCHEMA = "marts"
+RELEASE_TABLE = "_release"
+LOCK_NAME = ".publish.lock"
+LOCK_WAIT_SECONDS = 600.0
+
+# Called with the name of each phase of a publish as it is reached. Tests set it in a
+# child process to stop or kill the publish at a named point; it is None otherwise.
+PHASE_HOOK: Callable[[str], None] | None = None
 
 
 class PublishRefused(RuntimeError):
     pass
+
+
+class ReleaseBroken(PublishRefused):
+    """A release folder is not whole: say which and why."""
 
 
 @dataclass
@@ -43,6 +66,11 @@ class Release:
     @property
     def database(self) -> Path:
         return self.path / "marts.duckdb"
+
+
+def _phase(name: str) -> None:
+    if PHASE_HOOK is not None:
+        PHASE_HOOK(name)
 
 
 def code_version() -> str:
@@ -63,11 +91,9 @@ def _fsync_tree(root: Path) -> None:
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        elif path.is_dir():
+            _fsync_dir(path)
+    _fsync_dir(root)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -78,14 +104,67 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# --- the lock --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def publish_lock(settings: Settings, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold ``published/.publish.lock`` while changing what is published.
+
+    Waits up to ``wait_seconds`` for another publish or rollback to finish, then refuses
+    and names the process that holds the lock."""
+    settings.published_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.published_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+                    raise PublishRefused(
+                        f"another publish or rollback holds {path} ({holder}); waited "
+                        f"{wait_seconds:.0f} s. Nothing was changed: run it again when that "
+                        "one is done"
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {dt.datetime.now():%H:%M:%S}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock (and a killed process's lock goes with it)
+
+
+# --- what is published -----------------------------------------------------------------
+
+
+def _sequence(path: Path) -> int:
+    try:
+        return int(read_manifest(path).get("sequence", 0))
+    except (OSError, ValueError, json.JSONDecodeError):
+        return 0
+
+
 def list_releases(settings: Settings) -> list[str]:
+    """Whole releases (a manifest present), oldest first: in the order they were
+    published (the manifest's ``sequence``), whatever their names."""
     if not settings.releases_dir.is_dir():
         return []
-    return sorted(
-        p.name
+    found = [
+        p
         for p in settings.releases_dir.iterdir()
         if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").exists()
-    )
+    ]
+    return [p.name for p in sorted(found, key=lambda p: (_sequence(p), p.name))]
+
+
+def _next_sequence(settings: Settings) -> int:
+    """One more than any release published here, kept or rolled back."""
+    paths = [p for p in settings.releases_dir.iterdir() if (p / "manifest.json").exists()]
+    return 1 + max((_sequence(p) for p in paths), default=0)
 
 
 def current_release(settings: Settings) -> str | None:
@@ -95,18 +174,100 @@ def current_release(settings: Settings) -> str | None:
     return Path(os.readlink(link)).name
 
 
+def read_manifest(path: Path) -> dict:
+    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+
+
+def verify_release(path: Path, expected_id: str | None = None) -> dict:
+    """Check that a release folder is whole; returns its manifest, raises ReleaseBroken.
+
+    Whole means: the manifest reads; the database opens read-only and names the same
+    release; every mart the manifest lists is a table holding that many rows, and no other
+    table is there; every mart's Parquet file holds that many rows too."""
+    try:
+        manifest = read_manifest(path)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReleaseBroken(f"{path}: no readable manifest.json ({exc})") from exc
+    release_id = manifest.get("release_id")
+    if expected_id is not None and release_id != expected_id:
+        raise ReleaseBroken(f"{path}: the manifest names release {release_id}, not {expected_id}")
+    database = path / "marts.duckdb"
+    if Path(f"{database}.wal").exists():
+        raise ReleaseBroken(f"{path}: a write-ahead log is left beside marts.duckdb")
+    marts = manifest.get("marts") or {}
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        raise ReleaseBroken(f"{path}: marts.duckdb does not open ({exc})") from exc
+    try:
+        stamped = con.execute(f"select release_id from main.{RELEASE_TABLE}").fetchall()
+        if stamped != [(release_id,)]:
+            raise ReleaseBroken(f"{path}: marts.duckdb says release {stamped}, not {release_id}")
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main'"
+            ).fetchall()
+        } - {RELEASE_TABLE}
+        if tables != set(marts):
+            raise ReleaseBroken(
+                f"{path}: tables {sorted(tables)} differ from the manifest's {sorted(marts)}"
+            )
+        for mart, n in marts.items():
+            got = con.execute(f'select count(*) from main."{mart}"').fetchall()[0][0]
+            if got != n:
+                raise ReleaseBroken(f"{path}: {mart} holds {got} rows, the manifest says {n}")
+            parquet = path / "parquet" / f"{mart}.parquet"
+            got = con.execute(f"select count(*) from read_parquet('{parquet}')").fetchall()[0][0]
+            if got != n:
+                raise ReleaseBroken(f"{path}: {parquet.name} holds {got} rows, not {n}")
+    except duckdb.Error as exc:
+        raise ReleaseBroken(f"{path}: reading the release failed ({exc})") from exc
+    finally:
+        con.close()
+    return manifest
+
+
 def _point_current_at(settings: Settings, release_id: str) -> None:
     target = Path("releases") / release_id  # relative, so the data folder can move
     tmp_link = settings.published_dir / f".current.{os.getpid()}.tmp"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
     os.symlink(target, tmp_link)
+    _phase("link_created")
     os.replace(tmp_link, settings.current_link)
     _fsync_dir(settings.published_dir)
 
 
+def recover(settings: Settings) -> list[str]:
+    """Remove what an interrupted publish or rollback left; call with the lock held.
+
+    - ``releases/.<id>.building``: a release that was still being written;
+    - ``.current.<pid>.tmp``: a link that was never swapped in;
+    - a whole release newer than the current one: it was finished but never made current
+      (or a rollback was interrupted after the switch). It was never what analysts saw.
+    """
+    removed: list[str] = []
+    if settings.releases_dir.is_dir():
+        for leftover in settings.releases_dir.glob(".*.building"):
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover.name)
+    for link in settings.published_dir.glob(".current.*.tmp"):
+        link.unlink(missing_ok=True)
+        removed.append(link.name)
+    current = current_release(settings)
+    releases = list_releases(settings)
+    if current in releases:
+        for release_id in releases[releases.index(current) + 1 :]:
+            shutil.rmtree(settings.releases_dir / release_id, ignore_errors=True)
+            removed.append(release_id)
+    if removed:
+        log.warning("removed what an interrupted publish left: %s", ", ".join(removed))
+    return removed
+
+
 def _new_release_id(settings: Settings, run_id: str) -> str:
-    existing = set(list_releases(settings))
+    existing = {p.name.lstrip(".").split(".")[0] for p in settings.releases_dir.iterdir()}
     release_id, n = run_id, 1
     while release_id in existing:
         n += 1
@@ -119,7 +280,8 @@ def mart_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
         row[0]
         for row in con.execute(
             "select table_name from information_schema.tables "
-            "where table_catalog = ? and table_schema = ? order by table_name",
+            "where table_catalog = ? and table_schema = ? and table_type = 'BASE TABLE' "
+            "order by table_name",
             [catalog, MART_SCHEMA],
         ).fetchall()
     ]
@@ -138,87 +300,187 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, catalog: str, schema
         )
 
 
-def build_release(settings: Settings, run_id: str, manifest: dict) -> Release:
-    """Copy every mart of the warehouse into a new, not yet visible, release folder."""
+def build_release(
+    settings: Settings,
+    run_id: str,
+    manifest: dict,
+    expected_marts: dict[str, int] | None = None,
+) -> Release:
+    """Copy every mart of the warehouse into a new release folder, not yet visible.
+
+    ``expected_marts`` (the row counts the audit saw) makes the build refuse marts that
+    changed after they were audited."""
     settings.releases_dir.mkdir(parents=True, exist_ok=True)
     release_id = _new_release_id(settings, run_id)
     staging = settings.releases_dir / f".{release_id}.building"
     if staging.exists():
         shutil.rmtree(staging)
     (staging / "parquet").mkdir(parents=True)
+    _phase("staging_created")
     database = staging / "marts.duckdb"
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(database))
-    try:
-        con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
-        tables = mart_tables(con, "wh")
-        if not tables:
-            raise PublishRefused("the warehouse has no marts to publish; run the transform first")
-        assert_no_personal_data(con, "wh", MART_SCHEMA)
-        for table in tables:
-            con.execute(f'create table main."{table}" as select * from wh.{MART_SCHEMA}."{table}"')
-            counts[table] = con.execute(f'select count(*) from main."{table}"').fetchall()[0][0]
-            parquet = staging / "parquet" / f"{table}.parquet"
-            con.execute(f"copy main.\"{table}\" to '{parquet}' (format parquet)")
-        con.execute("detach wh")
-        con.execute("checkpoint")
-    finally:
-        con.close()
     manifest = {
         **manifest,
         "release_id": release_id,
+        "sequence": _next_sequence(settings),
         "published_at": dt.datetime.now().isoformat(timespec="seconds"),
         "code_version": code_version(),
-        "marts": counts,
     }
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    _fsync_tree(staging)
-    final = settings.releases_dir / release_id
-    os.rename(staging, final)
-    _fsync_dir(settings.releases_dir)
+    try:
+        con = duckdb.connect(str(database))
+        try:
+            con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+            tables = mart_tables(con, "wh")
+            if not tables:
+                raise PublishRefused(
+                    "the warehouse has no marts to publish; run the transform first"
+                )
+            assert_no_personal_data(con, "wh", MART_SCHEMA)
+            for table in tables:
+                con.execute(
+                    f'create table main."{table}" as select * from wh.{MART_SCHEMA}."{table}"'
+                )
+                counts[table] = con.execute(f'select count(*) from main."{table}"').fetchall()[0][0]
+                _phase(f"copied:{table}")
+            con.execute("detach wh")
+            if expected_marts is not None and counts != expected_marts:
+                changed = sorted(
+                    t
+                    for t in set(counts) | set(expected_marts)
+                    if counts.get(t) != expected_marts.get(t)
+                )
+                raise PublishRefused(
+                    f"the marts changed after run {run_id} was audited ({', '.join(changed)}): "
+                    "audit again before publishing; the previous release stays current"
+                )
+            for table in tables:
+                parquet = staging / "parquet" / f"{table}.parquet"
+                con.execute(f"copy main.\"{table}\" to '{parquet}' (format parquet)")
+                _phase(f"parquet:{table}")
+            manifest["marts"] = counts
+            con.execute(
+                f"create table main.{RELEASE_TABLE} as select ? as release_id, ? as run_id, "
+                "?::timestamp as published_at, ? as code_version, ? as validation, "
+                "?::json as manifest",
+                [
+                    release_id,
+                    run_id,
+                    manifest["published_at"],
+                    manifest["code_version"],
+                    str(manifest.get("validation", "")),
+                    json.dumps(manifest, default=str),
+                ],
+            )
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        _phase("database_closed")
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, default=str), encoding="utf-8"
+        )
+        _phase("manifest_written")
+        verify_release(staging, release_id)
+        _fsync_tree(staging)
+        _phase("synced")
+        final = settings.releases_dir / release_id
+        os.rename(staging, final)
+        _fsync_dir(settings.releases_dir)
+        _phase("renamed")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return Release(release_id, final, counts)
 
 
-def publish(settings: Settings, run_id: str, decision: str, manifest: dict) -> Release:
+def publish(
+    settings: Settings,
+    run_id: str,
+    decision: str,
+    manifest: dict,
+    expected_marts: dict[str, int] | None = None,
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS,
+) -> Release:
     """Build a release and make it current; refused unless the audit said publish."""
     if decision != "publish":
         raise PublishRefused(
             f"the audit of run {run_id} decided '{decision}': the previous release stays current"
         )
-    release = build_release(settings, run_id, {**manifest, "validation": decision})
-    _point_current_at(settings, release.release_id)
-    log.info("published release %s: %s", release.release_id, release.marts)
-    prune(settings)
+    _phase("start")
+    with publish_lock(settings, lock_wait_seconds):
+        _phase("locked")
+        recover(settings)
+        previous = current_release(settings)
+        release = build_release(
+            settings,
+            run_id,
+            {**manifest, "validation": decision, "previous_release": previous},
+            expected_marts,
+        )
+        _point_current_at(settings, release.release_id)
+        _phase("swapped")
+        log.info("published release %s: %s", release.release_id, release.marts)
+        prune(settings)
+        _phase("pruned")
     return release
 
 
-def rollback(settings: Settings) -> str:
+def rollback(settings: Settings, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -> str:
     """Make the release before the current one current again; returns its id."""
-    releases = list_releases(settings)
-    current = current_release(settings)
-    if current not in releases:
-        raise PublishRefused("there is no current release to roll back from")
-    position = releases.index(current)
-    if position == 0:
-        raise PublishRefused(f"release {current} is the oldest kept; there is nothing before it")
-    previous = releases[position - 1]
-    _point_current_at(settings, previous)
-    # The rolled-back release is set aside so the next publish does not skip past it.
-    rolled = settings.releases_dir / current
-    os.rename(rolled, settings.releases_dir / f".{current}.rolled-back")
-    log.info("rolled back from %s to %s", current, previous)
-    return previous
+    with publish_lock(settings, lock_wait_seconds):
+        recover(settings)
+        releases = list_releases(settings)
+        current = current_release(settings)
+        if current not in releases:
+            raise PublishRefused("there is no current release to roll back from")
+        position = releases.index(current)
+        if position == 0:
+            raise PublishRefused(
+                f"release {current} is the oldest kept; there is nothing before it"
+            )
+        previous = releases[position - 1]
+        verify_release(settings.releases_dir / previous, previous)
+        _point_current_at(settings, previous)
+        # Set aside, so the next publish does not count it as the one before the new one.
+        os.rename(
+            settings.releases_dir / current, settings.releases_dir / f".{current}.rolled-back"
+        )
+        _fsync_dir(settings.releases_dir)
+        log.info("rolled back from %s to %s", current, previous)
+        return previous
 
 
 def prune(settings: Settings) -> list[str]:
-    """Keep the newest ``keep_releases`` releases (never the current one)."""
+    """Keep the newest ``keep_releases`` releases (never the current one), and as many
+    rolled-back ones. Call with the lock held. Readers of a removed release keep reading
+    it: an open file outlives its name."""
     releases = list_releases(settings)
     current = current_release(settings)
+    keep = max(1, settings.keep_releases)
     removed = []
-    for release_id in releases[: max(0, len(releases) - settings.keep_releases)]:
+    for release_id in releases[: max(0, len(releases) - keep)]:
         if release_id != current:
             shutil.rmtree(settings.releases_dir / release_id)
             removed.append(release_id)
-    for leftover in settings.releases_dir.glob(".*.building"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    rolled = sorted(settings.releases_dir.glob(".*.rolled-back"))
+    for path in rolled[: max(0, len(rolled) - keep)]:
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
     return removed
+
+
+def status(settings: Settings) -> dict:
+    """What is published: the current release (checked whole), the kept ones, leftovers."""
+    current = current_release(settings)
+    info: dict = {"current": current, "releases": list_releases(settings), "leftovers": []}
+    if settings.releases_dir.is_dir():
+        info["leftovers"] = sorted(
+            p.name for p in settings.releases_dir.iterdir() if p.name.startswith(".")
+        )
+    if current is not None:
+        try:
+            info["manifest"] = verify_release(settings.releases_dir / current, current)
+            info["whole"] = True
+        except ReleaseBroken as exc:
+            info["whole"] = False
+            info["problem"] = str(exc)
+    return info

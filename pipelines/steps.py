@@ -55,15 +55,33 @@ def audit(settings: Settings, run_id: str) -> dict:
     result = audit_mod.audit(settings, run_id=run_id)
     for reason in result.reasons():
         log.error("blocking check failed: %s", reason)
-    for check in result.warnings:
-        log.warning("warning: %s: %s (%s rows)", check.suite, check.check, check.unexpected_count)
-    log.info("validation report: %s", result.report_html)
+    for line in result.warning_lines():
+        log.warning("warning: %s", line)
+    log.info(
+        "audit decision %s: %d checks, %d blocking, %d warnings; validation report: %s",
+        result.decision.upper(),
+        len(result.checks),
+        len(result.blocking),
+        len(result.warnings),
+        result.report_html,
+    )
+    return summary_of(result.to_dict(), result.report_json, result.report_html)
+
+
+def summary_of(validation: dict, report_json: str, report_html: str) -> dict:
+    """The small dict the CLI and Airflow pass from the audit to the publish step."""
     return {
-        "run_id": run_id,
-        "decision": result.decision,
-        "reasons": result.reasons(),
-        "report_json": result.report_json,
-        "report_html": result.report_html,
+        "run_id": validation["run_id"],
+        "decision": validation["decision"],
+        "reasons": validation["reasons"],
+        "warnings": validation.get("warnings", []),
+        "n_checks": validation.get("n_checks"),
+        "n_blocking": validation.get("n_blocking"),
+        "n_warnings": validation.get("n_warnings"),
+        "mart_rows": validation.get("mart_rows"),
+        "data_docs": validation.get("data_docs", ""),
+        "report_json": report_json,
+        "report_html": report_html,
     }
 
 
@@ -74,6 +92,14 @@ def ledger_snapshot(settings: Settings) -> dict:
             "select kind, file_name, sha256, status, rows_read, rows_loaded, rows_quarantined "
             "from meta.load_ledger order by kind, file_name"
         ).fetchall()
+        models = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('staging', 'intermediate', 'marts') order by 1, 2"
+        ).fetchall()
+        stages: dict[str, dict[str, int]] = {}
+        for schema, table in models:
+            n = con.execute(f'select count(*) from {schema}."{table}"').fetchall()[0][0]
+            stages.setdefault(schema, {})[table] = n
     keys = ("kind", "file_name", "sha256", "status", "rows_read", "rows_loaded", "rows_quarantined")
     inputs = [dict(zip(keys, row, strict=True)) for row in files]
     totals: dict[str, dict[str, int]] = {}
@@ -82,23 +108,46 @@ def ledger_snapshot(settings: Settings) -> dict:
         kind["read"] += item["rows_read"] or 0
         kind["loaded"] += item["rows_loaded"] or 0
         kind["quarantined"] += item["rows_quarantined"] or 0
-    return {"inputs": inputs, "rows_by_kind": totals}
+    rows_by_stage = {
+        "read": {k: v["read"] for k, v in totals.items()},
+        "loaded": {k: v["loaded"] for k, v in totals.items()},
+        "quarantined": {k: v["quarantined"] for k, v in totals.items()},
+        **stages,
+    }
+    return {"inputs": inputs, "rows_by_kind": totals, "rows_by_stage": rows_by_stage}
+
+
+def held_message(settings: Settings, run_id: str, audit_summary: dict) -> str:
+    return (
+        f"release held by the audit of run {run_id}; the previous release "
+        f"({publish_mod.current_release(settings) or 'none'}) stays current. Failed checks:\n  "
+        + "\n  ".join(audit_summary["reasons"] or ["(none listed)"])
+        + f"\nValidation report: {audit_summary['report_html']}"
+    )
 
 
 def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
     if audit_summary["decision"] != "publish":
-        raise ReleaseHeld(
-            f"release held by the audit of run {run_id}; the previous release "
-            f"({publish_mod.current_release(settings) or 'none'}) stays current. Failed checks:\n  "
-            + "\n  ".join(audit_summary["reasons"])
-            + f"\nValidation report: {audit_summary['report_html']}"
-        )
+        message = held_message(settings, run_id, audit_summary)
+        log.error(message)
+        raise ReleaseHeld(message)
     manifest = {
         "run_id": run_id,
         "validation_report": audit_summary["report_json"],
+        "validation_summary": {
+            k: audit_summary.get(k)
+            for k in ("decision", "n_checks", "n_blocking", "n_warnings", "warnings", "data_docs")
+            if k in audit_summary
+        },
         **ledger_snapshot(settings),
     }
-    release = publish_mod.publish(settings, run_id, audit_summary["decision"], manifest)
+    release = publish_mod.publish(
+        settings,
+        run_id,
+        audit_summary["decision"],
+        manifest,
+        expected_marts=audit_summary.get("mart_rows"),
+    )
     return {
         "release_id": release.release_id,
         "path": str(release.path),
