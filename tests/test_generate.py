@@ -613,7 +613,7 @@ def test_every_defect_kind_is_present_at_default_rates(manifest):
     row_kinds = {
         "incomplete_request", "altered_serial", "repeat_request", "dealer_not_in_listing", "bad_date",
         "impossible_date", "purchase_after_recovery", "unknown_code", "wrong_field_count",
-        "missing_required", "duplicate_seizure",
+        "missing_required", "duplicate_seizure", "dl3_reported_again",
     }
     assert row_kinds <= {k for k, v in counts.items() if v > 0}
     roles = Counter(f["role"] for f in manifest["files"])
@@ -655,7 +655,7 @@ def test_without_defects_nothing_is_injected(tmp_path):
         undetermined_incomplete_other=0, undetermined_altered=0, altered_and_incomplete=0,
         restored_serial=0, dealer_not_in_listing=0, repeat_request=0, bad_date=0,
         impossible_date=0, purchase_after_recovery=0, unknown_code=0, wrong_field_count=0,
-        missing_required=0, duplicate_seizure=0, resent_same_bytes=0, resent_new_bytes=0,
+        missing_required=0, duplicate_seizure=0, dl3_reported_again=0, resent_same_bytes=0, resent_new_bytes=0,
         truncated=0, empty=0, wrong_kind=0, bad_header=0, bad_encoding=0,
     )
     summary = generate(out=tmp_path / "clean", scale=0.01, seed=3, defects=none)

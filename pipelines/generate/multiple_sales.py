@@ -91,6 +91,32 @@ def build_reports(seed: int, plan: Plan, rates: DefectRates, pop: P.Population, 
     fid[~lead_traced] = new_ids
     lead = fid[first_of_report][rep_of_row]
     traced_row = lead_traced
+    again = np.zeros(len(fid), dtype=bool)
+    again_of = np.full(len(fid), -1, dtype=np.int64)
+
+    # Rifles resold and reported again in a later report (a rifle counts once, in the
+    # year of its earliest report): traced rifles first reported 2011-2014 join a later
+    # report of rifles never traced, at least 30 days after.
+    cand = np.flatnonzero(t_report <= P.day(2014, 12, 31))
+    n_again = round_half_up(rates.dl3_reported_again * len(cand))
+    if rates.dl3_reported_again > 0 and len(cand):
+        n_again = max(n_again, 1)
+    if n_again and len(u_size):
+        chosen = np.sort(rng.choice(cand, size=min(n_again, len(cand)), replace=False))
+        u_idx = len(traced) + np.arange(len(u_size))
+        o = np.argsort(report[u_idx], kind="stable")
+        later, later_days = u_idx[o], report[u_idx][o]
+        lo = np.searchsorted(later_days, t_report[chosen] + 30)
+        ok = lo < len(later)
+        chosen, lo = chosen[ok], lo[ok]
+        target = later[lo + (rng.random(len(lo)) * (len(later) - lo)).astype(np.int64)]
+        fid = np.concatenate([fid, traced[chosen]])
+        lead = np.concatenate([lead, fid[first_of_report][target]])
+        rep_of_row = np.concatenate([rep_of_row, target])
+        is_first = np.concatenate([is_first, np.zeros(len(chosen), dtype=bool)])
+        traced_row = np.concatenate([traced_row, np.zeros(len(chosen), dtype=bool)])
+        again = np.concatenate([again, np.ones(len(chosen), dtype=bool)])
+        again_of = np.concatenate([again_of, chosen])  # a traced rifle's report index = its position
 
     order = np.lexsort((np.arange(len(fid)), rep_of_row, report[rep_of_row]))
     r = {
@@ -102,6 +128,8 @@ def build_reports(seed: int, plan: Plan, rates: DefectRates, pop: P.Population, 
         "state": state[rep_of_row][order],
         "malform": np.where(is_first, kind[rep_of_row], 0)[order].astype(np.int8),
         "traced": traced_row[order],
+        "again": again[order],
+        "again_of": again_of[order],
     }
     # report ids: per report year, in report order
     rep_order = np.unique(r["report"], return_index=True)
@@ -116,9 +144,10 @@ def build_reports(seed: int, plan: Plan, rates: DefectRates, pop: P.Population, 
         ryear[reps] = y
     r["rid"] = rid[r["report"]]
     r["ryear"] = ryear[r["report"]]
+    r["rid_by_report"], r["ryear_by_report"] = rid, ryear
     # origin of untraced rifles (manufactured vs imported)
     origin = np.where(rng.random(len(r["fid"])) < 0.65, P.O_MANU, P.O_IMP).astype(np.int8)
-    tr = r["traced"]
+    tr = r["traced"] | r["again"]
     origin[tr] = pop.origin[r["fid"][tr]]
     r["origin"] = origin
     return r
@@ -209,15 +238,23 @@ class DL3Writer:
                 data, "\n", np.flatnonzero(wrong),
                 lambda line, i: line + ",EXTRA" if detail[i].endswith("13") else line[:-1],
             )
+        again = r["again"][idx]
+        if again.any():
+            of = r["again_of"][idx][again]
+            detail[again] = [
+                f"first reported in DL3-{y:04d}-{n:06d}"
+                for y, n in zip(r["ryear_by_report"][of], r["rid_by_report"][of], strict=True)
+            ]
+        flagged = bad | again
         ledger = None
-        if bad.any():
-            b = np.flatnonzero(bad)
+        if flagged.any():
+            b = np.flatnonzero(flagged)
             ledger = pl.DataFrame(
                 {
                     "i": b,
                     "record_id": cols["report_id"].gather(b).fill_null(""),
-                    "defect": [DL3_MALFORMED[k] for k in kind[b]],
-                    "handling": "quarantine",
+                    "defect": [DL3_MALFORMED[k] if k >= 0 else "dl3_reported_again" for k in kind[b]],
+                    "handling": ["quarantine" if k >= 0 else "flag_duplicate" for k in kind[b]],
                     "detail": pl.Series(detail[b].tolist(), dtype=pl.Utf8),
                 }
             )

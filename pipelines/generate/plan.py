@@ -147,6 +147,8 @@ class DefectRates:
     missing_required: float = 0.0004
     #: Seizure rows sent twice (same seizure_id), in the same or the next file.
     duplicate_seizure: float = 0.004
+    #: Traced Demand Letter 3 rifles resold and reported again in a later report.
+    dl3_reported_again: float = 0.05
 
     # On top of GAO's totals, file level (numbers of extra files):
     resent_same_bytes: int = 2
