@@ -257,6 +257,15 @@ def recover(settings: Settings) -> list[str]:
         removed.append(link.name)
     current = current_release(settings)
     releases = list_releases(settings)
+    for path in settings.releases_dir.iterdir() if settings.releases_dir.is_dir() else []:
+        if (
+            path.is_dir()
+            and not path.name.startswith(".")
+            and path.name != current
+            and not (path / "manifest.json").exists()
+        ):
+            shutil.rmtree(path, ignore_errors=True)  # not a release: never finished
+            removed.append(path.name)
     if current in releases:
         for release_id in releases[releases.index(current) + 1 :]:
             shutil.rmtree(settings.releases_dir / release_id, ignore_errors=True)
