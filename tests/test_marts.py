@@ -440,9 +440,22 @@ def second(first, tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def rebuilt(second, tmp_path_factory) -> Settings:
-    """The same raw data as ``second``, every model rebuilt from scratch."""
-    s = copy_data(second, tmp_path_factory.mktemp("marts-rebuilt") / "data")
+def third(second, tmp_path_factory) -> Settings:
+    """Then an older licensee listing arrives (January 2013): in it the moved dealer is in
+    Nevada, so a purchase of January 2013 is placed there. Built incrementally."""
+    s = copy_data(second, tmp_path_factory.mktemp("marts-third") / "data")
+    listing = [license(MOVED_DEALER, "NV"), license(TX_DEALER, "TX")]
+    write_export(
+        s.landing_dir / "licensees" / "0113-ffl-list.txt", "licensees", listing, line_end="\r\n"
+    )
+    build(s)
+    return s
+
+
+@pytest.fixture(scope="module")
+def rebuilt(third, tmp_path_factory) -> Settings:
+    """The same raw data as ``third``, every model rebuilt from scratch."""
+    s = copy_data(third, tmp_path_factory.mktemp("marts-rebuilt") / "data")
     build(s, "run", "--full-refresh")
     return s
 
@@ -539,7 +552,7 @@ def test_dealer_state_comes_from_the_listing_valid_at_the_purchase_date(second):
     got = by_key(
         second,
         "select trace_number, dealer_status, source_state, listing_snapshot_month::varchar "
-        "from intermediate.int_trace_dealers_located order by 1",
+        "from intermediate.int_trace_requests_flagged order by 1",
     )
     assert got["T2012-A1"] == ("located", "TX", "2013-09-01")  # before every listing: earliest
     assert got["T2013-A2"] == ("located", "CA", "2013-09-01")
@@ -737,17 +750,34 @@ def _tables(settings: Settings, schema: str) -> list[str]:
     ]
 
 
-def test_incremental_build_equals_a_full_rebuild(second, rebuilt):
-    marts = _tables(second, "marts")
+def test_a_new_listing_places_old_purchases_again_without_normalising_them(second, third):
+    sql = (
+        "select trace_number, source_state, listing_snapshot_month::varchar, dbt_invocation_id "
+        "from intermediate.int_trace_requests_flagged where trace_number in "
+        "('T2013-A2', 'T2012-A1', 'T2014-A3') order by 1"
+    )
+    before, after = q(second, sql), q(third, sql)
+    assert [r[:3] for r in after] == [
+        ("T2012-A1", "TX", "2013-01-01"),  # before every listing: now the January one
+        ("T2013-A2", "NV", "2013-01-01"),  # was CA (2013-09-01): January 2013 was valid
+        ("T2014-A3", "AZ", "2014-09-01"),
+    ]
+    assert before[1][1:3] == ("CA", "2013-09-01")
+    assert [r[3] for r in after] == [r[3] for r in before]  # located again, not normalised
+    assert q(
+        third, "select n_us_sourced from marts.source_states_gao_period where source_state = 'NV'"
+    ) == [(1,)]
+
+
+def test_incremental_builds_equal_a_full_rebuild(third, rebuilt):
+    marts = _tables(third, "marts")
     assert marts == _tables(rebuilt, "marts")
     queries = [f"select * from marts.{table}" for table in marts] + [
         "select * exclude (dbt_invocation_id) from intermediate.int_trace_requests_flagged",
-        "select * exclude (dbt_invocation_id, listing_loaded_at) "
-        "from intermediate.int_trace_dealers_located",
         "select * exclude (loaded_at) from intermediate.int_licensee_listings_keyed",
     ]
     for sql in queries:
-        assert sorted(q(second, sql), key=repr) == sorted(q(rebuilt, sql), key=repr), sql
+        assert sorted(q(third, sql), key=repr) == sorted(q(rebuilt, sql), key=repr), sql
 
 
 # --- shared marts and personal data ----------------------------------------------------

@@ -42,7 +42,6 @@ from pipelines.transform import run_dbt  # noqa: E402
 
 HEAVY = (
     "int_trace_requests_flagged",
-    "int_trace_dealers_located",
     "int_licensee_listings_keyed",
     "origin_by_year",
     "source_states_by_year",
@@ -154,7 +153,7 @@ def touched(settings: Settings) -> dict[str, int]:
                 f"select count(*) from intermediate.{table} where dbt_invocation_id = ?",
                 [invocation],
             ).fetchall()[0][0]
-            for table in ("int_trace_requests_flagged", "int_trace_dealers_located")
+            for table in ("int_trace_requests_flagged",)
         }
     finally:
         con.close()

@@ -1,13 +1,17 @@
 -- Trace requests normalised (firearm type, Mexican state), flagged (incomplete request,
--- altered serial, repeat request) and classified (origin, purchaser determination),
--- following docs/METHOD.md.
+-- altered serial, repeat request), classified (origin, purchaser determination) and
+-- located (the first retail dealer's state in the licensee listing valid at the purchase
+-- date, time-to-crime), following docs/METHOD.md. One row per request; the marts count
+-- the rows that are not repeat requests.
 --
--- Incremental: a run reads only the loads (``load_id``) not yet in the table, so a new
--- day's export never re-normalises the history. Repeat requests are the one rule that
--- spans loads: the requests already in the table that share a recovered firearm
--- (``repeat_key``) with a new request are taken back into the batch, and the repeat flag
--- of the whole group is decided again (delete+insert by trace_number). When this file's
--- rules change, ``rules_version`` changes and the next run reprocesses every request.
+-- Incremental (docs/MARTS.md): a run normalises only the loads (``load_id``) not yet in
+-- the table, so a new day's export never re-normalises the history. Two rules span loads:
+-- - repeat requests: the requests already in the table about a firearm (``repeat_key``)
+--   that a new request is also about are taken back into the batch, as they are, and
+--   the repeat flag of the whole group is decided again (delete+insert by trace_number);
+-- - the listing valid at the purchase date: when the licensee listing changed since the
+--   last run, every request is taken back and located again (monthly, not daily).
+-- When this file's rules change (``rules_version``), every request is normalised again.
 {{
     config(
         materialized='incremental',
@@ -18,16 +22,39 @@
 }}
 
 {%- set rules_version = local_md5(model.raw_code) %}
+{%- set reprocess_all = false %}
+{%- set listing_changed = false %}
+{%- if is_incremental() and execute %}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+    {%- if 'rules_version' not in stored or 'listing_loaded_at' not in stored %}
+        {%- set reprocess_all = true %}
+    {%- else %}
+        {%- set state = run_query(
+            "select coalesce(max(rules_version), '') <> '" ~ rules_version ~ "', "
+            ~ "(select max(loaded_at) from " ~ ref('int_licensee_listings_keyed') ~ ") "
+            ~ "is distinct from max(listing_loaded_at) from " ~ this
+        ) %}
+        {%- set reprocess_all = state.rows[0][0] %}
+        {%- set listing_changed = state.rows[0][1] %}
+    {%- endif %}
+{%- endif %}
 
 with
 
 requests as (
 
+    -- Decided when the SQL is compiled, so the filter on load_id reaches the scan of
+    -- raw.trace under the staging view: only new rows are normalised.
     select * from {{ ref('stg_trace__requests') }}
-    {% if is_incremental() %}
+    {% if is_incremental() and not reprocess_all %}
     where load_id not in (select distinct load_id from {{ this }})
-        or coalesce((select max(rules_version) from {{ this }}), '') <> '{{ rules_version }}'
     {% endif %}
+
+),
+
+listings as (
+
+    select * from {{ ref('int_licensee_listings_keyed') }}
 
 ),
 
@@ -158,6 +185,10 @@ classified as (
                     coalesce(recovery_city, '')
                 ))
         end as repeat_key,
+        case
+            when purchase_date is not null then recovery_date - purchase_date
+        end as time_to_crime_days,
+        {{ time_to_crime_bucket('purchase_date', 'recovery_date') }} as time_to_crime_bucket,
         '{{ rules_version }}' as rules_version,
         '{{ invocation_id }}' as dbt_invocation_id
     from flagged
@@ -165,13 +196,20 @@ classified as (
 ),
 
 {% if is_incremental() %}
-regrouped as (
+carried as (
 
-    -- Requests already in the table about a firearm that a new request is also about.
-    select * exclude (is_duplicate_request)
+    -- Requests already in the table that this run must decide again, as they are (not
+    -- normalised again): those about a firearm a new request is also about, or all of
+    -- them when the listing changed.
+    select * exclude (
+        is_duplicate_request, dealer_status, source_state, listing_snapshot_month,
+        listing_license_number, is_southwest_border_source, listing_loaded_at
+    )
     from {{ this }}
-    where repeat_key in (select repeat_key from classified where repeat_key is not null)
-        and trace_number not in (select trace_number from classified)
+    where trace_number not in (select trace_number from classified)
+    {% if not listing_changed %}
+        and repeat_key in (select repeat_key from classified where repeat_key is not null)
+    {% endif %}
 
 ),
 
@@ -179,7 +217,7 @@ batch as (
 
     select * from classified
     union all by name
-    select * from regrouped
+    select * from carried
 
 ),
 {% else %}
@@ -202,9 +240,56 @@ deduplicated as (
                 partition by repeat_key
                 order by request_date, trace_number
             ) > 1
-        end as is_duplicate_request
+        end as is_duplicate_request,
+        coalesce(purchase_date, recovery_date) as dealer_match_date
     from batch
+
+),
+
+earliest_listing as (
+
+    select licensee_key, min(snapshot_month) as snapshot_month
+    from listings
+    group by licensee_key
+
+),
+
+matched as (
+
+    -- The snapshot holding the dealer's key that was valid at the purchase (recovery)
+    -- month: the latest on or before it, else the key's earliest.
+    select
+        deduplicated.*,
+        coalesce(valid_then.snapshot_month, earliest_listing.snapshot_month) as listing_snapshot_month
+    from deduplicated
+    asof left join listings as valid_then
+        on deduplicated.dealer_key = valid_then.licensee_key
+        and date_trunc('month', deduplicated.dealer_match_date)::date >= valid_then.snapshot_month
+    left join earliest_listing
+        on deduplicated.dealer_key = earliest_listing.licensee_key
+
+),
+
+located as (
+
+    select
+        matched.* exclude (dealer_match_date),
+        case
+            when matched.dealer_key is null then 'no_dealer'
+            when listings.licensee_key is null then 'dealer_not_in_listing'
+            else 'located'
+        end as dealer_status,
+        listings.premise_state as source_state,
+        listings.license_number as listing_license_number,
+        coalesce(us_states.is_southwest_border, false) as is_southwest_border_source,
+        (select max(loaded_at) from listings) as listing_loaded_at
+    from matched
+    left join listings
+        on matched.dealer_key = listings.licensee_key
+        and matched.listing_snapshot_month = listings.snapshot_month
+    left join {{ ref('us_states') }} as us_states
+        on listings.premise_state = us_states.state_code
 
 )
 
-select * from deduplicated
+select * from located

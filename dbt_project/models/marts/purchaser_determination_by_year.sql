@@ -35,7 +35,7 @@ by_year as (
 select
     recovery_year,
     recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
-    *  exclude (recovery_year),
+    by_year.* exclude (recovery_year),
     round(100.0 * n_determined / n_us_sourced, 1) as pct_determined,
     round(100.0 * n_undetermined / n_us_sourced, 1) as pct_undetermined,
     round(100.0 * n_pending / n_us_sourced, 1) as pct_pending

@@ -7,8 +7,9 @@ with
 
 traced as (
 
-    select * from {{ ref('int_traced_firearms_located') }}
-    where purchaser_key is not null
+    select * from {{ ref('int_trace_requests_flagged') }}
+    where not is_duplicate_request
+        and purchaser_key is not null
 
 ),
 

@@ -5,8 +5,9 @@ with
 
 sourced as (
 
-    select * from {{ ref('int_traced_firearms_located') }}
-    where recovery_country = 'MX'
+    select * from {{ ref('int_trace_requests_flagged') }}
+    where not is_duplicate_request
+        and recovery_country = 'MX'
         and is_us_sourced
 
 )
