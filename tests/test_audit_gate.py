@@ -1,0 +1,395 @@
+"""The expectations gate: a blocking defect publishes nothing and says which check failed
+(command output, report, JSON); warnings are reported and do not block; a check that
+cannot be evaluated blocks; suites apply to what was loaded and built.
+
+Real Great Expectations and DuckDB throughout. Defects are put into a private copy of
+the built sample (``built_copy``), or into a data frame handed to the audit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines import audit, cli, publish, steps
+from pipelines.config import Settings
+
+
+def execute(settings: Settings, *sql: str) -> None:
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        for statement in sql:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def warehouse_frame(settings: Settings, sql: str):
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def with_suites(settings: Settings, folder: Path, *suites: dict | str) -> Settings:
+    """Settings whose expectations are the given suites (dicts, or names of the
+    project's own suite files)."""
+    (folder / "suites").mkdir(parents=True, exist_ok=True)
+    for suite in suites:
+        if isinstance(suite, str):
+            shutil.copy(settings.expectations_dir / "suites" / f"{suite}.json", folder / "suites")
+        else:
+            (folder / "suites" / f"{suite['name']}.json").write_text(json.dumps(suite))
+    return Settings(**{**settings.__dict__, "expectations_dir": folder})
+
+
+def by_check(result: audit.AuditResult) -> dict[str, audit.CheckResult]:
+    return {c.check: c for c in result.checks}
+
+
+def expectation(type_: str, severity: str, check: str, batch: str | None = None, **kwargs):
+    meta = {"severity": severity, "check": check}
+    if batch:
+        meta["batch"] = batch
+    return {"type": type_, "kwargs": kwargs, "meta": meta}
+
+
+# --- the end-to-end gate ----------------------------------------------------------------
+
+
+def test_a_blocking_defect_publishes_nothing_and_the_command_says_which_check(
+    built_copy, monkeypatch, capsys
+):
+    before = publish.current_release(built_copy)
+    releases_before = publish.list_releases(built_copy)
+    # A row the ledger counts as loaded goes missing from raw.trace.
+    execute(built_copy, "delete from raw.trace where trace_number = 'T2011-0000010'")
+    monkeypatch.setenv("TRACEPIPE_DATA_DIR", str(built_copy.data_dir))
+    monkeypatch.setenv("TRACEPIPE_PII_KEY", "test-key")
+
+    assert cli.main(["audit", "--run-id", "defect"]) == cli.EXIT_HELD
+    out = capsys.readouterr().out
+    assert "audit: decision HOLD" in out
+    ledger_check = "every row the ledger counts as loaded is in raw.trace"
+    lineage_check = "every request in the model comes from a raw row (load, file row)"
+    assert re.search(
+        rf"blocking: trace_requests: reconciliation: {ledger_check} \(1 of 2 rows\)", out
+    )
+    assert f"blocking: trace_requests: lineage: {lineage_check}" in out
+
+    assert cli.main(["publish", "--run-id", "defect"]) == cli.EXIT_HELD
+    err = capsys.readouterr().err
+    assert "RELEASE HELD" in err and ledger_check in err and f"({before})" in err
+    assert publish.current_release(built_copy) == before
+    assert publish.list_releases(built_copy) == releases_before
+
+    summary = json.loads((built_copy.reports_dir / "defect" / "validation.json").read_text())
+    assert summary["decision"] == "hold"
+    failed = {c["check"]: c for c in summary["checks"] if c["status"] != "pass"}
+    assert failed[f"reconciliation: {ledger_check}"]["examples"] == [
+        "trace_2010_2012.csv: rows_loaded=15, n_raw=14"
+    ]
+    assert any("T2011-0000010" in e for e in failed[f"lineage: {lineage_check}"]["examples"])
+    page = (built_copy.reports_dir / "defect" / "validation.html").read_text()
+    assert "Decision: HOLD" in page and "Why the release is held" in page
+    assert ledger_check in page and "trace_2010_2012.csv: rows_loaded=15, n_raw=14" in page
+    assert f"({before}) stays current" in page
+
+
+def test_the_real_suites_catch_each_kind_of_defect_in_one_audit(built_copy):
+    frame = warehouse_frame(built_copy, "select * from intermediate.int_trace_requests_flagged")
+
+    def row(trace_number: str):
+        return frame.index[frame["trace_number"] == trace_number][0]
+
+    frame.loc[row("T2010-0000003"), "trace_result"] = "BOGUS_RESULT"  # domain
+    frame.loc[row("T2010-0000004"), "request_date"] = pd.Timestamp("2010-01-01")  # too early
+    frame.loc[row("T2011-0000009"), "recovery_date"] = pd.Timestamp("2099-01-01")  # future
+    frame.loc[row("T2010-0000005"), "importer"] = None  # foreign-made, importer gone,
+    frame.loc[row("T2010-0000005"), "is_incomplete_request"] = False  # but not flagged
+    # The repeat request is no longer flagged: two requests kept for one firearm.
+    execute(
+        built_copy,
+        "update intermediate.int_trace_requests_flagged set is_duplicate_request = false "
+        "where trace_number = 'T2010-REPEAT'",
+        # A mart total that no longer adds up, and no longer matches its inputs.
+        "update marts.origin_by_year set n_traced = n_traced + 5 where recovery_year = 2010",
+        # A purchaser's name in a published column.
+        "create table marts.test_contacts as select 'Doe, John Q ' as contact",
+    )
+
+    result = audit.audit(
+        built_copy, run_id="defects", frames={"trace_requests": frame}, data_docs=False
+    )
+
+    assert result.decision == "hold"
+    blocking = {c.check: c for c in result.blocking}
+    expected = {
+        "trace results are known result codes (reference.trace_results)": "T2010-0000003",
+        "a firearm is recovered before its trace is requested": "T2010-0000004",
+        "recovery dates in range: none in the future": None,
+        "every foreign-made firearm without an importer (and imported to the US) is flagged "
+        "is_incomplete_request": "T2010-0000005",
+        "repeat requests: exactly one request is kept per recovered firearm, the others are "
+        "flagged is_duplicate_request": "T2010-REPEAT",
+        "origin_by_year: US-sourced + third-country + undetermined = traced": "2010",
+        "lineage: origin_by_year counts every kept request recovered in Mexico, year by year": (
+            "2010"
+        ),
+        "personal data: no value of any mart to be published is a purchaser's name or address": (
+            "test_contacts.contact"
+        ),
+    }
+    for check, example in expected.items():
+        assert check in blocking, (check, sorted(blocking))
+        assert blocking[check].evaluated
+        if example:
+            assert any(example in e for e in blocking[check].examples), blocking[check].examples
+    assert blocking["recovery dates in range: none in the future"].observed_value.startswith(
+        "2099-01-01"
+    )
+    page = Path(result.report_html).read_text()
+    assert "DOE" not in page and "JOHN" not in page
+    assert "DOE" not in Path(result.report_json).read_text()
+
+
+# --- severities, evaluation, what applies -------------------------------------------------
+
+
+def test_warnings_report_errors_block_and_unevaluated_checks_block(built_copy, tmp_path):
+    requests = {
+        "relation": "intermediate.int_trace_requests_flagged",
+        "columns": ["trace_number", "manufacturer", "model", "is_incomplete_request"],
+        "index": ["trace_number"],
+    }
+    passing = {
+        "name": "passing",
+        "meta": {"batch": requests},
+        "expectations": [
+            expectation(
+                "expect_column_values_to_not_be_null",
+                "error",
+                "trace numbers present",
+                column="trace_number",
+            ),
+            expectation(
+                "expect_column_values_to_not_be_null",
+                "warning",
+                "every request names a manufacturer (warning only)",
+                column="manufacturer",
+            ),
+        ],
+    }
+    settings = with_suites(built_copy, tmp_path / "warn", passing)
+    result = audit.audit(settings, run_id="warn-only", data_docs=False)
+    assert result.decision == "publish"
+    (warning,) = result.warnings
+    assert warning.check == "every request names a manufacturer (warning only)"
+    assert warning.unexpected_count == 1 and warning.examples == ["T2010-0000008: None"]
+    assert result.to_dict()["warnings"] == [warning.describe()]
+
+    failing = {
+        "name": "failing",
+        "meta": {
+            "batch": requests,
+            "batches": {
+                "missing_model": {"relation": "intermediate.int_not_built", "columns": ["x"]},
+                "optional_model": {
+                    "relation": "intermediate.int_not_built_yet",
+                    "columns": ["x"],
+                    "optional": True,
+                },
+            },
+        },
+        "expectations": [
+            expectation(
+                "expect_column_values_to_not_be_null",
+                "error",
+                "a column that is not there",
+                column="no_such_column",
+            ),
+            expectation(
+                "expect_column_mean_to_be_between",
+                "error",
+                "a metric that cannot be computed (mean of text)",
+                column="manufacturer",
+                min_value=0,
+                max_value=1,
+            ),
+            expectation(
+                "expect_column_values_to_not_be_null",
+                "error",
+                "a required model that is not built",
+                batch="missing_model",
+                column="x",
+            ),
+            expectation(
+                "expect_column_values_to_not_be_null",
+                "error",
+                "an optional model that is not built yet",
+                batch="optional_model",
+                column="x",
+            ),
+        ],
+    }
+    settings = with_suites(built_copy, tmp_path / "fail", passing, failing)
+    result = audit.audit(settings, run_id="not-evaluated", data_docs=False)
+    assert result.decision == "hold"
+    checks = by_check(result)
+    for name in (
+        "a column that is not there",
+        "a metric that cannot be computed (mean of text)",
+        "a required model that is not built",
+    ):
+        assert not checks[name].evaluated and checks[name].blocks, name
+    assert "no_such_column" in checks["a column that is not there"].error
+    assert "int_not_built" in checks["a required model that is not built"].error
+    assert "an optional model that is not built yet" not in checks
+    (skipped,) = result.skipped
+    assert (skipped.suite, skipped.batch, skipped.level) == ("failing", "optional_model", "warning")
+    assert "int_not_built_yet does not exist" in skipped.reason
+    assert any("int_not_built_yet" in w for w in result.warning_lines())
+    page = Path(result.report_html).read_text()
+    assert page.count("NOT EVALUATED") == 3 and "Skipped" in page
+
+
+def test_source_suites_apply_only_to_the_kinds_that_were_loaded(built_copy):
+    # The sample loads trace exports only.
+    result = audit.audit(built_copy, run_id="kinds", data_docs=False)
+    assert result.decision == "publish"
+    skipped = {(s.suite, s.batch): s for s in result.skipped}
+    for suite in ("seizures", "licensees", "multiple_sales"):
+        assert any(s == suite for s, _ in skipped), suite
+        assert all(s.level == "info" for (name, _), s in skipped.items() if name == suite)
+        assert not any(c.suite == suite for c in result.checks)
+    # The dealer check needs a licensee listing: reported as not applicable, not failed.
+    dealers = skipped[("trace_requests", "dealers")]
+    assert dealers.level == "info" and "licensees" in dealers.reason
+    assert {c.suite for c in result.checks} == {"trace_requests", "marts"}
+
+
+def test_a_malformed_suite_or_a_frame_with_personal_data_is_refused(built_copy, tmp_path):
+    no_severity = {
+        "name": "no_severity",
+        "meta": {"batch": {"relation": "raw.trace", "columns": ["trace_number"]}},
+        "expectations": [
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "trace_number"},
+                "meta": {"check": "trace numbers present"},
+            }
+        ],
+    }
+    settings = with_suites(built_copy, tmp_path / "a", no_severity)
+    with pytest.raises(audit.SuiteError, match=r"no_severity\.json.*meta\.severity"):
+        audit.audit(settings, run_id="malformed", data_docs=False)
+
+    reads_names = {
+        "name": "reads_names",
+        "meta": {"batch": {"relation": "raw.trace", "columns": ["trace_number", "purchaser_name"]}},
+        "expectations": [
+            expectation(
+                "expect_column_values_to_not_be_null", "error", "names", column="purchaser_name"
+            )
+        ],
+    }
+    settings = with_suites(built_copy, tmp_path / "b", reads_names)
+    with pytest.raises(audit.SuiteError, match="personal data"):
+        audit.audit(settings, run_id="pii-suite", data_docs=False)
+
+    frame = warehouse_frame(built_copy, "select trace_number, purchaser_name from raw.trace")
+    settings = with_suites(built_copy, tmp_path / "c", "trace_requests")
+    with pytest.raises(audit.SuiteError, match="purchaser_name"):
+        audit.audit(settings, run_id="pii-frame", frames={"trace_requests": frame})
+
+
+# --- volume against the current release ---------------------------------------------------
+
+
+def test_volume_change_against_the_current_release_warns_and_a_drop_to_zero_blocks(
+    built_copy, tmp_path
+):
+    settings = with_suites(built_copy, tmp_path / "suites", "marts")
+    execute(settings, "create table marts.test_volume as select range as i from range(10)")
+    first = publish.publish(settings, "zz-volume-1", "publish", {"run_id": "zz-volume-1"})
+    assert first.marts["test_volume"] == 10
+
+    execute(settings, "insert into marts.test_volume select range from range(20)")
+    grown = audit.audit(settings, run_id="grown", data_docs=False)
+    assert grown.decision == "publish" and grown.previous_release == "zz-volume-1"
+    within_bounds = "volume: rows of every mart and source within 50 percent of the current release"
+    warning = by_check(grown)[within_bounds]
+    assert warning.warns and not warning.blocks
+    assert warning.examples == ["mart test_volume: 10 -> 30 rows: 3.0"]
+
+    execute(settings, "delete from marts.test_volume")
+    emptied = audit.audit(settings, run_id="emptied", data_docs=False)
+    assert emptied.decision == "hold"
+    blocking = by_check(emptied)[
+        "volume: no mart or source that had rows in the current release dropped to zero"
+    ]
+    assert blocking.blocks and blocking.examples == ["mart test_volume: 10 -> 0 rows: True"]
+
+    # The first release has nothing to compare with: no volume check fails.
+    execute(settings, "insert into marts.test_volume select range from range(10)")
+    settings.current_link.unlink()
+    first_release = audit.audit(settings, run_id="first", data_docs=False)
+    assert first_release.previous_release is None
+    assert by_check(first_release)[within_bounds].success
+    assert by_check(first_release)[within_bounds].evaluated
+    assert "none (first release)" in Path(first_release.report_html).read_text()
+
+
+def test_a_personal_data_column_in_a_mart_blocks(built_copy, tmp_path):
+    settings = with_suites(built_copy, tmp_path / "suites", "marts")
+    execute(settings, "alter table marts.origin_by_year add column purchaser_dob date")
+    result = audit.audit(settings, run_id="pii-column", data_docs=False)
+    assert result.decision == "hold"
+    check = by_check(result)[
+        "personal data: no mart to be published has a purchaser name, birth date, address or "
+        "ID column"
+    ]
+    assert check.blocks and check.examples == ["origin_by_year.purchaser_dob: True"]
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def test_the_report_page_is_self_contained_and_links_the_data_docs(built_copy):
+    result = audit.audit(built_copy, run_id="page")
+    folder = built_copy.reports_dir / "page"
+    page = (folder / "validation.html").read_text()
+    # Opens fully styled with no network: inline style, nothing fetched.
+    assert "<style>" in page
+    assert not re.search(r"https?://|<link\b|<script\b|@import|url\(", page)
+    # Links the Data Docs built for this run, and warns they need the network for styles.
+    assert "href='data_docs/index.html'" in page
+    assert (folder / "data_docs" / "index.html").exists()
+    assert "load their fonts, styles and scripts from the web" in page
+    assert Path(result.data_docs) == folder / "data_docs" / "index.html"
+    # What was checked, how many rows, the decision.
+    assert "Decision: PUBLISH" in page and "What was checked" in page
+    summary = json.loads((folder / "validation.json").read_text())
+    assert summary["decision"] == "publish" == result.decision
+    assert summary["n_checks"] == len(result.checks) == len(summary["checks"])
+    assert summary["rows_checked"]["trace_requests"] == 16
+    assert summary["data_docs"] == result.data_docs
+    assert {c["status"] for c in summary["checks"]} <= {"pass", "fail", "not_evaluated"}
+    # The Data Docs hold no personal data either.
+    docs = "".join(p.read_text(errors="replace") for p in (folder / "data_docs").rglob("*.html"))
+    assert "DOE, JOHN" not in docs and "1 MAIN ST" not in docs
+
+
+def test_steps_pass_the_audited_mart_counts_to_publish(built_copy):
+    summary = steps.audit(built_copy, "counts")
+    assert summary["mart_rows"]["origin_by_year"] == 3
+    execute(built_copy, "delete from marts.origin_by_year where recovery_year = 2012")
+    with pytest.raises(publish.PublishRefused, match="changed after run counts was audited"):
+        steps.publish(built_copy, "counts", summary)
