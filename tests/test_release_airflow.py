@@ -1,0 +1,58 @@
+"""Under Airflow, a failed audit fails the publish task with the reasons in its log, and
+the release analysts see stays current."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import land_sample
+from exports import trace_row, write_export
+
+from pipelines import orchestration, publish, steps
+
+
+@pytest.mark.slow
+def test_a_held_release_fails_the_publish_task_with_the_reasons_in_its_log(settings):
+    land_sample(settings)
+    steps.run_all(settings)
+    before = publish.current_release(settings)
+    assert before is not None
+
+    # A provider put a purchaser's name where the manufacturer goes, in an incomplete
+    # request: the contract and dbt accept it, and it would reach the published marts.
+    write_export(
+        settings.landing_dir / "trace" / "trace_2013.csv",
+        "trace",
+        [
+            trace_row(
+                trace_number="T2013-0000099",
+                recovery_date="2013-05-10",
+                request_date="2013-06-01",
+                manufacturer="DOE, JOHN Q",
+                model="",
+                serial_number="SN999999",
+                purchaser_name="ROE, RICHARD",
+            )
+        ],
+    )
+    proc = orchestration.run_dag(settings, capture=True)
+    log = proc.stdout + proc.stderr
+
+    check = "personal data: no value of any mart to be published is a purchaser's name or address"
+    assert "release held by the audit of run" in log, log[-4000:]
+    assert "ReleaseHeld" in log
+    assert check in log
+    assert f"the previous release ({before}) stays current" in log
+    assert publish.current_release(settings) == before
+    assert len(publish.list_releases(settings)) == 1
+
+    (report,) = [
+        p
+        for p in settings.reports_dir.glob("*/validation.json")
+        if json.loads(p.read_text())["decision"] == "hold"
+    ]
+    summary = json.loads(report.read_text())
+    assert any(check in reason for reason in summary["reasons"])
+    # Neither the log nor the report names the purchaser.
+    assert "ROE, RICHARD" not in log and "DOE, JOHN" not in report.with_suffix(".html").read_text()
