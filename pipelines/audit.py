@@ -505,41 +505,47 @@ def _personal_data(ctx: _Context) -> pd.DataFrame:
         con.execute(
             f"create or replace temp table {kind} as "
             + (" union ".join(selects) if selects else "select null::varchar as v where false")
-        )
+        )  # union: distinct values, so a join counts each mart value once
     columns = con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = ? and table_catalog not in ('temp', 'system') "
         "order by table_name, ordinal_position",
         [MART_SCHEMA],
     ).fetchall()
-    by_table: dict[str, list[tuple[str, str]]] = {}
+    # Every text value of every mart, against both sets, in one join.
+    texts: dict[str, list[str]] = {}
     for table, column, data_type in columns:
-        by_table.setdefault(table, []).append((column, data_type))
+        if data_type.upper() == "VARCHAR":
+            texts.setdefault(table, []).append(column)
+    found: dict[tuple[str, str], tuple[int, int]] = {}
+    if texts:
+        values = " union all ".join(
+            f"select '{table}' as mart, column_name, upper(trim(v)) as v from (unpivot "
+            f"(select {', '.join(_ident(c) for c in cols)} from {MART_SCHEMA}.{_ident(table)}) "
+            "on columns(*) into name column_name value v)"
+            for table, cols in texts.items()
+        )
+        for mart, column, personal, ids in con.execute(
+            f"with mart_values as ({values}) "
+            "select m.mart, m.column_name, count(p.v), count(i.v) from mart_values m "
+            "left join _personal_values p on p.v = m.v left join _id_number_values i on i.v = m.v "
+            "group by all"
+        ).fetchall():
+            found[(mart, column)] = (int(personal), int(ids))
     rows = []
-    for table, cols in by_table.items():
-        text_cols = [c for c, t in cols if t.upper() == "VARCHAR"]
-        found: dict[str, tuple[int, int]] = {}
-        if text_cols:
-            counts = ", ".join(
-                f'count(*) filter (where upper(trim("{c}")) in (select v from _personal_values)), '
-                f'count(*) filter (where upper(trim("{c}")) in (select v from _id_number_values))'
-                for c in text_cols
-            )
-            values = con.execute(f'select {counts} from {MART_SCHEMA}."{table}"').fetchall()[0]
-            found = {c: (values[2 * i], values[2 * i + 1]) for i, c in enumerate(text_cols)}
-        for column, data_type in cols:
-            personal, ids = found.get(column, (0, 0))
-            rows.append(
-                {
-                    "label": f"{table}.{column}",
-                    "mart": table,
-                    "column_name": column,
-                    "data_type": data_type,
-                    "is_personal_name": _is_personal_name(column),
-                    "n_personal_values": int(personal),
-                    "n_id_number_values": int(ids),
-                }
-            )
+    for table, column, data_type in columns:
+        personal, ids = found.get((table, column), (0, 0))
+        rows.append(
+            {
+                "label": f"{table}.{column}",
+                "mart": table,
+                "column_name": column,
+                "data_type": data_type,
+                "is_personal_name": _is_personal_name(column),
+                "n_personal_values": personal,
+                "n_id_number_values": ids,
+            }
+        )
     return pd.DataFrame(
         rows,
         columns=[
@@ -552,6 +558,10 @@ def _personal_data(ctx: _Context) -> pd.DataFrame:
             "n_id_number_values",
         ],
     )
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 PERSONAL_NAME = re.compile(
