@@ -22,8 +22,12 @@
 }}
 
 {%- set rules_version = local_md5(model.raw_code) %}
+{#- What this run must do is decided when dbt compiles the model, so the SQL holds plain
+    constants: DuckDB pushes `load_id in (...)` down to the scan of raw.trace under the
+    staging view (a subquery there would normalise every row before filtering). #}
 {%- set reprocess_all = false %}
 {%- set listing_changed = false %}
+{%- set new_loads = [] %}
 {%- if is_incremental() and execute %}
     {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
     {%- if 'rules_version' not in stored or 'listing_loaded_at' not in stored %}
@@ -36,6 +40,11 @@
         ) %}
         {%- set reprocess_all = state.rows[0][0] %}
         {%- set listing_changed = state.rows[0][1] %}
+        {%- set loads = run_query(
+            "select distinct _load_id from " ~ source('raw', 'trace')
+            ~ " where _load_id not in (select distinct load_id from " ~ this ~ ") order by 1"
+        ) %}
+        {%- set new_loads = loads.columns[0].values() | list %}
     {%- endif %}
 {%- endif %}
 
@@ -43,11 +52,12 @@ with
 
 requests as (
 
-    -- Decided when the SQL is compiled, so the filter on load_id reaches the scan of
-    -- raw.trace under the staging view: only new rows are normalised.
+    -- Only the new loads are normalised.
     select * from {{ ref('stg_trace__requests') }}
     {% if is_incremental() and not reprocess_all %}
-    where load_id not in (select distinct load_id from {{ this }})
+    where load_id in (
+        {%- for load in new_loads %}'{{ load | replace("'", "''") }}'{{ ", " if not loop.last }}{% else %}null{% endfor -%}
+    )
     {% endif %}
 
 ),
@@ -200,15 +210,22 @@ carried as (
 
     -- Requests already in the table that this run must decide again, as they are (not
     -- normalised again): those about a firearm a new request is also about, or all of
-    -- them when the listing changed.
+    -- them when the listing changed. Found on two narrow columns first, then fetched
+    -- whole by rowid: a filter on the wide table would read every column of every row.
     select * exclude (
         is_duplicate_request, dealer_status, source_state, listing_snapshot_month,
         listing_license_number, is_southwest_border_source, listing_loaded_at
     )
     from {{ this }}
+    {% if listing_changed %}
     where trace_number not in (select trace_number from classified)
-    {% if not listing_changed %}
-        and repeat_key in (select repeat_key from classified where repeat_key is not null)
+    {% else %}
+    where rowid in (
+        select rowid
+        from {{ this }}
+        where repeat_key in (select repeat_key from classified where repeat_key is not null)
+            and trace_number not in (select trace_number from classified)
+    )
     {% endif %}
 
 ),
