@@ -666,8 +666,8 @@ def plan_batches(
                 batch.frame = _plain(frame) if override is not None else frame
                 for expectation in batch.expectations:
                     expectation["kwargs"] = _resolve(expectation.get("kwargs", {}), con)
-                if batch.spec.get("reconciles"):
-                    ctx.reconciled.add(batch.spec["reconciles"])
+                reconciles = batch.spec.get("reconciles") or []
+                ctx.reconciled.update([reconciles] if isinstance(reconciles, str) else reconciles)
             except SuiteError:
                 raise
             except (duckdb.Error, LookupError, ValueError) as exc:
