@@ -110,6 +110,7 @@ def test_the_real_suites_catch_each_kind_of_defect_in_one_audit(built_copy):
         return frame.index[frame["trace_number"] == trace_number][0]
 
     frame.loc[row("T2010-0000003"), "trace_result"] = "BOGUS_RESULT"  # domain
+    frame.loc[row("T2010-0000006"), "recovery_state_code"] = None  # state not mapped
     frame.loc[row("T2010-0000004"), "request_date"] = pd.Timestamp("2010-01-01")  # too early
     frame.loc[row("T2011-0000009"), "recovery_date"] = pd.Timestamp("2099-01-01")  # future
     frame.loc[row("T2010-0000005"), "importer"] = None  # foreign-made, importer gone,
@@ -133,6 +134,8 @@ def test_the_real_suites_catch_each_kind_of_defect_in_one_audit(built_copy):
     blocking = {c.check: c for c in result.blocking}
     expected = {
         "trace results are known result codes (reference.trace_results)": "T2010-0000003",
+        "every Mexican recovery state (a name in any case, with or without accents, or an INEGI "
+        "code) maps to a state": "T2010-0000006",
         "a firearm is recovered before its trace is requested": "T2010-0000004",
         "recovery dates in range: none in the future": None,
         "every foreign-made firearm without an importer (and imported to the US) is flagged "
