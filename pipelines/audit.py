@@ -241,6 +241,7 @@ def check_suite(suite: dict, path: Path | str = "") -> None:
         leaked = [c for c in spec.get("columns", []) if privacy.is_pii(c)]
         if leaked:
             raise SuiteError(f"{where}: batch {name!r} would read personal data: {leaked}")
+    seen: set[str] = set()
     for n, spec in enumerate(suite.get("expectations", []), start=1):
         meta = spec.get("meta") or {}
         label = f"{where}: expectation #{n} ({spec.get('type')})"
@@ -250,6 +251,9 @@ def check_suite(suite: dict, path: Path | str = "") -> None:
             raise SuiteError(f"{label}: meta.check must say in words what is checked")
         if expectation_batch(suite, spec) not in batches:
             raise SuiteError(f"{label}: meta.batch {meta.get('batch')!r} is not a batch")
+        if meta["check"] in seen:
+            raise SuiteError(f"{label}: another check already says {meta['check']!r}")
+        seen.add(meta["check"])
 
 
 # --- data for the batches --------------------------------------------------------------
