@@ -40,6 +40,7 @@ from pipelines.config import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 MART_SCHEMA = "marts"
+STORAGE_COMPATIBILITY = "v1.0.0"
 RELEASE_TABLE = "_release"
 LOCK_NAME = ".publish.lock"
 LOCK_WAIT_SECONDS = 600.0
@@ -336,7 +337,11 @@ def build_release(
         "code_version": code_version(),
     }
     try:
-        con = duckdb.connect(str(database))
+        # Written in a storage format every DuckDB 1.x shell reads (duckdb 2.x writes one
+        # the analysts' shell cannot open by default; see STACK-NOTES).
+        con = duckdb.connect(
+            str(database), config={"storage_compatibility_version": STORAGE_COMPATIBILITY}
+        )
         try:
             con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
             tables = mart_tables(con, "wh")

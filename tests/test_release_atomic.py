@@ -182,6 +182,33 @@ def test_readers_see_whole_releases_without_errors_during_several_publishes(tmp_
     assert assert_whole(settings)["run_id"] == "r0008"
 
 
+def test_the_duckdb_shell_opens_the_current_release_while_python_reads_it(tmp_path):
+    shell = Path(sys.executable).with_name("duckdb")
+    if not shell.exists():
+        pytest.skip("the duckdb command-line shell is not installed in this environment")
+    settings = new_settings(tmp_path / "data")
+    write_marts(settings, 1)
+    publish_version(settings, 1)
+    reader = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
+    try:
+        proc = subprocess.run(
+            [
+                str(shell),
+                "-readonly",
+                "-csv",
+                str(settings.current_link / "marts.duckdb"),
+                "select release_id, (select count(*) from big) from _release",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        reader.close()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "r0001,20001"
+
+
 def test_a_reader_holding_a_release_open_keeps_reading_it_after_it_is_pruned(tmp_path):
     settings = new_settings(tmp_path / "data", keep=1)
     counts = write_marts(settings, 1)
