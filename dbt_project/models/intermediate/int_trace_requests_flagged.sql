@@ -214,7 +214,7 @@ carried as (
     -- whole by rowid: a filter on the wide table would read every column of every row.
     select * exclude (
         is_duplicate_request, dealer_status, source_state, listing_snapshot_month,
-        listing_license_number, is_southwest_border_source, listing_loaded_at
+        listing_license_number, is_southwest_border_source, listing_loaded_at, written_at
     )
     from {{ this }}
     {% if listing_changed %}
@@ -299,7 +299,10 @@ located as (
         listings.premise_state as source_state,
         listings.license_number as listing_license_number,
         coalesce(us_states.is_southwest_border, false) as is_southwest_border_source,
-        (select max(loaded_at) from listings) as listing_loaded_at
+        (select max(loaded_at) from listings) as listing_loaded_at,
+        -- when this row was last written (normalised, regrouped or located again):
+        -- incremental marts read the rows written since their last run
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as written_at
     from matched
     left join listings
         on matched.dealer_key = listings.licensee_key

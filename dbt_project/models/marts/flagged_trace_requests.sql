@@ -1,6 +1,32 @@
 -- Trace requests to follow up, record level: incomplete requests (an identifier a trace
 -- needs is missing) and altered serials, repeat requests left out. For the requesting
 -- agencies' follow-up; it holds no personal data (no purchaser, not even the keyed hash).
+--
+-- Incremental: a run upserts the flagged requests among the rows int_trace_requests_flagged
+-- wrote since this table's last run (written_at); the pre-hook first removes the rows
+-- written since that are no longer to follow up (a request that became a repeat request,
+-- or is no longer flagged after a rules change).
+{%- set since = none %}
+{%- if is_incremental() and execute %}
+    {%- set since = run_query("select max(source_written_at)::varchar from " ~ this).rows[0][0] %}
+{%- endif %}
+{{
+    config(
+        materialized='incremental',
+        unique_key='trace_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        pre_hook="
+            {% if is_incremental() %}
+            delete from {{ this }} where trace_number in (
+                select trace_number from {{ ref('int_trace_requests_flagged') }}
+                where written_at > (select max(source_written_at) from {{ this }})
+                    and (is_duplicate_request or not (is_incomplete_request or has_altered_serial))
+            )
+            {% endif %}"
+    )
+}}
+
 with
 
 flagged as (
@@ -8,6 +34,9 @@ flagged as (
     select * from {{ ref('int_trace_requests_flagged') }}
     where (is_incomplete_request or has_altered_serial)
         and not is_duplicate_request
+        {% if is_incremental() and since %}
+        and written_at > timestamp '{{ since }}'
+        {% endif %}
 
 )
 
@@ -61,6 +90,8 @@ select
                 and importer is null and coalesce(trace_result, '') <> 'FOREIGN_NOT_IMPORTED_TO_US'
                 then 'importer'
         end
-    ) as missing_identifiers
+    ) as missing_identifiers,
+
+    -- lineage
+    written_at as source_written_at
 from flagged
-order by recovery_date, trace_number
