@@ -13,9 +13,8 @@ from exports import trace_row, write_export
 
 from pipelines.ingest import ingest
 
-FFL_SAMPLE = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "ffl" / "0124-ffl-list-sample.txt"
-)
+# The real ATF sample of ../shared/data/ffl, copied unchanged into the repository.
+FFL_SAMPLE = Path(__file__).resolve().parent / "data" / "0124-ffl-list-sample.txt"
 
 
 def query(settings, sql, params=None):
@@ -213,7 +212,6 @@ def test_personal_data_is_masked_in_quarantine_reasons(settings):
     assert "1890-13-45" not in " ".join(summary.files[0].quarantine_examples)
 
 
-@pytest.mark.skipif(not FFL_SAMPLE.exists(), reason="shared/ sample not beside the checkout")
 def test_the_real_atf_listing_sample_loads_without_a_quarantined_row(settings):
     shutil.copy(FFL_SAMPLE, settings.landing_dir / "licensees" / "0124-ffl-list-complete.txt")
     [f] = ingest(settings).files
