@@ -23,9 +23,8 @@ from pipelines import ingest, privacy
 from pipelines.config import Settings
 from pipelines.transform import run_dbt
 
-FFL_SAMPLE = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "ffl" / "0124-ffl-list-sample.txt"
-)
+# The real ATF licensee sample (a repository copy of shared/data/ffl/).
+FFL_SAMPLE = Path(__file__).resolve().parent / "data" / "0124-ffl-list-sample.txt"
 
 NO_PURCHASER = {
     "purchase_date": "",
