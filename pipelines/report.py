@@ -40,8 +40,22 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+# Further figures, each drawn whole from one published mart when the release has it.
+MART_SECTIONS = (
+    ("gao_16_223_reproduction", "GAO-16-223's published figures against this release"),
+    ("purchaser_determination_by_year", "Purchaser determination of US-sourced firearms, by year"),
+    ("source_states_gao_period", "Source states of US-sourced firearms, 2009-2014"),
+    ("firearm_types_by_year", "Long and short guns, by year of recovery"),
+    ("seizures_by_year", "Southbound seizures, by year"),
+    ("multiple_sale_recoveries_by_year", "Demand Letter 3 rifles later traced"),
+)
+
+
 def sections(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[tuple[str, str]]:
     out = []
+    for table, title in MART_SECTIONS:
+        if table in tables:
+            out.append((title, _table(con, f'select * from main."{table}"')))
     if "origin_by_year" in tables:
         out.append(
             (
