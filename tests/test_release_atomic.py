@@ -184,8 +184,8 @@ def test_readers_see_whole_releases_without_errors_during_several_publishes(tmp_
 
 def test_the_duckdb_shell_opens_the_current_release_while_python_reads_it(tmp_path):
     shell = Path(sys.executable).with_name("duckdb")
-    if not shell.exists():
-        pytest.skip("the duckdb command-line shell is not installed in this environment")
+    # duckdb-cli is a locked dependency: a missing shell is a broken install, not a skip.
+    assert shell.exists(), f"{shell} is missing: the duckdb-cli package did not install"
     settings = new_settings(tmp_path / "data")
     write_marts(settings, 1)
     publish_version(settings, 1)
