@@ -211,6 +211,7 @@ def _print_release(settings: Settings) -> None:
 
 def cmd_demo(settings: Settings, args) -> int:
     settings.ensure_dirs()
+    settings.ensure_landing()
     has_files = any(any((settings.landing_dir / k).iterdir()) for k in KINDS)
     if not has_files:
         from pipelines.generate import generate

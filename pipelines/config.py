@@ -71,8 +71,9 @@ class Settings:
         return self.published_dir / "releases"
 
     def ensure_dirs(self) -> None:
+        # The landing folder is not made here: a missing one is the operator's to fix
+        # (ingest says which path it expected); ``ensure_landing`` makes it on purpose.
         for path in (
-            self.landing_dir,
             self.rejected_dir,
             self.warehouse_path.parent,
             self.published_dir,
@@ -81,5 +82,8 @@ class Settings:
             self.dbt_target_dir,
         ):
             path.mkdir(parents=True, exist_ok=True)
+
+    def ensure_landing(self) -> None:
+        """The landing folder with one folder per kind (for the demo and the generator)."""
         for kind in KINDS:
             (self.landing_dir / kind).mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ def make_settings(root: Path) -> Settings:
 def settings(tmp_path: Path) -> Settings:
     s = make_settings(tmp_path / "data")
     s.ensure_dirs()
+    s.ensure_landing()
     return s
 
 
@@ -149,6 +150,7 @@ def built(tmp_path_factory) -> Settings:
 
     s = make_settings(tmp_path_factory.mktemp("built") / "data")
     s.ensure_dirs()
+    s.ensure_landing()
     land_sample(s)
     steps.run_all(s)
     return s

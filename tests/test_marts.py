@@ -443,6 +443,7 @@ def copy_data(source: Settings, target: Path) -> Settings:
 def first(tmp_path_factory) -> Settings:
     s = make_settings(tmp_path_factory.mktemp("marts-first") / "data")
     s.ensure_dirs()
+    s.ensure_landing()
     land_first_round(s)
     build(s)
     return s
