@@ -3,30 +3,60 @@
 -- licenses under one key (e.g. dealer 01 and manufacturer 07) counts once, its dealer or
 -- pawnbroker license first.
 --
--- Incremental: a run takes the snapshot months of the loads not yet in the table and
--- rebuilds those months whole (delete+insert by licensee and month), so a listing sent
--- again with corrections replaces its month instead of piling up.
+-- A listing is a snapshot of its month (export-formats.md): a listing of a month sent
+-- again replaces that month whole (the latest live load of the month wins, docs/METHOD.md,
+-- "Versions"), and a retracted listing gives its month back to the load before it.
+--
+-- Incremental: a run rebuilds the snapshot months of the loads and retractions later in
+-- the change sequence than ``through_seq`` (delete+insert by month, after the pre-hook
+-- removed those months, so a month whose only listing was retracted is gone).
 {{
     config(
         materialized='incremental',
         unique_key=['licensee_key', 'snapshot_month'],
         incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns'
+        on_schema_change='sync_all_columns',
+        pre_hook=[
+            "{{ delete_rows_of_other_rules() }}",
+            "{% if is_incremental() %}
+            delete from {{ this }} where snapshot_month in (
+                {{ listing_months_touched_since('(select coalesce(max(through_seq), -1) from ' ~ this ~ ')') }}
+            )
+            {% endif %}",
+        ]
     )
 }}
 
+{%- set reprocess_all = rules_changed(['through_seq']) %}
+{%- set since_seq = -1 %}
+{%- if is_incremental() and execute and not reprocess_all %}
+    {%- set since_seq = run_query(
+        "select coalesce(max(through_seq), -1) from " ~ this
+    ).rows[0][0] %}
+{%- endif %}
+
 with
+
+current_loads as (
+
+    -- The listing each month is taken from: its latest live load.
+    select snapshot_month, arg_max(load_id, load_seq) as load_id
+    from {{ source('meta', 'load_ledger') }}
+    where kind = 'licensees' and status = 'loaded' and snapshot_month is not null
+    group by 1
+
+),
 
 licenses as (
 
-    select * from {{ ref('stg_licensees__licenses') }}
+    select licenses.*
+    from {{ ref('stg_licensees__licenses') }} as licenses
+    semi join current_loads
+        on licenses.load_id = current_loads.load_id
+        and licenses.snapshot_month = current_loads.snapshot_month
     where licensee_key is not null
-    {% if is_incremental() %}
-        and snapshot_month in (
-            select distinct snapshot_month
-            from {{ ref('stg_licensees__licenses') }}
-            where load_id not in (select distinct load_id from {{ this }})
-        )
+    {% if is_incremental() and not reprocess_all %}
+        and licenses.snapshot_month in ({{ listing_months_touched_since(since_seq) }})
     {% endif %}
 
 ),
@@ -53,6 +83,8 @@ select
     is_dealer_or_pawnbroker,
     premise_state,
     load_id,
-    loaded_at
+    loaded_at,
+    {{ current_change_seq() }}::bigint as through_seq,
+    '{{ rules_version() }}' as rules_version
 from ranked
 where n_in_month = 1

@@ -7,7 +7,7 @@ with
 
 reported as (
 
-    select * from {{ ref('stg_multiple_sales__rifles') }}
+    select * from {{ ref('int_multiple_sale_rifles_current') }}
     where manufacturer is not null and serial_match_key is not null
 
 ),

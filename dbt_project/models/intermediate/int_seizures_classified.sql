@@ -1,5 +1,6 @@
--- Southbound seizures, one row per firearm (seizure_id; a seizure sent twice keeps its
--- first load), with the firearm type mapped to the trace vocabulary (long, short, other).
+-- Southbound seizures, one row per firearm (seizure_id), its current version
+-- (int_seizure_versions), with the firearm type mapped to the trace vocabulary (long,
+-- short, other).
 with
 
 seizures as (
@@ -14,21 +15,23 @@ firearm_types as (
 
 ),
 
-first_sent as (
+current_version as (
 
-    select *
+    select seizures.*
     from seizures
-    qualify row_number() over (
-        partition by seizure_id order by loaded_at, file_name, file_row_number
-    ) = 1
+    semi join (
+        select load_id, file_row_number from {{ ref('int_seizure_versions') }} where is_current
+    ) as current_versions
+        on seizures.load_id = current_versions.load_id
+        and seizures.file_row_number = current_versions.file_row_number
 
 )
 
 select
-    first_sent.*,
+    current_version.*,
     year(seizure_date) as seizure_year,
     coalesce(firearm_types.firearm_type, 'UNKNOWN') as firearm_type,
     coalesce(firearm_types.gun_class, 'other') as gun_class
-from first_sent
+from current_version
 left join firearm_types
-    on first_sent.firearm_type_key = firearm_types.raw_key
+    on current_version.firearm_type_key = firearm_types.raw_key

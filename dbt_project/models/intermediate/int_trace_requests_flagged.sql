@@ -1,66 +1,92 @@
+-- depends_on: {{ ref('int_trace_versions') }}
 -- Trace requests normalised (firearm type, Mexican state), flagged (incomplete request,
 -- altered serial, repeat request), classified (origin, purchaser determination) and
 -- located (the first retail dealer's state in the licensee listing valid at the purchase
--- date, time-to-crime), following docs/METHOD.md. One row per request; the marts count
--- the rows that are not repeat requests.
+-- date, time-to-crime), following docs/METHOD.md. One row per request, its current
+-- version (int_trace_requests_current); the marts count the rows that are not repeat
+-- requests.
 --
--- Incremental (docs/MARTS.md): a run normalises only the loads (``load_id``) not yet in
--- the table, so a new day's export never re-normalises the history. Two rules span loads:
--- - repeat requests: the requests already in the table about a firearm (``repeat_key``)
---   that a new request is also about are taken back into the batch, as they are, and
---   the repeat flag of the whole group is decided again (delete+insert by trace_number);
+-- Incremental (docs/MARTS.md): a run normalises only the requests whose versions
+-- int_trace_versions rewrote since this table's last run (a new load, a later version,
+-- a retraction), so a new day's export never re-normalises the history. Rules that span
+-- requests:
+-- - repeat requests: the requests already in the table about a firearm that a changed
+--   request is (or was) about are taken back into the batch, as they are, and the
+--   repeat flag of the whole group is decided again (delete+insert by trace_number);
+-- - a request whose only version was retracted leaves the table (post-hook);
 -- - the listing valid at the purchase date: when the licensee listing changed since the
 --   last run, every request is taken back and located again (monthly, not daily).
--- When this file's rules change (``rules_version``), every request is normalised again.
+-- When the rules change (rules_version: this SQL, its macros, the seeds and models it
+-- reads), every request is normalised again.
 {{
     config(
         materialized='incremental',
         unique_key='trace_number',
         incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns'
+        on_schema_change='sync_all_columns',
+        pre_hook="{{ delete_rows_of_other_rules() }}",
+        post_hook="
+            {% if is_incremental() %}
+            delete from {{ this }} where load_id in (
+                select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
+            )
+            {% endif %}"
     )
 }}
 
-{%- set rules_version = local_md5(model.raw_code) %}
+{%- set rules = rules_version() %}
 {#- What this run must do is decided when dbt compiles the model, so the SQL holds plain
     constants: DuckDB pushes `load_id in (...)` down to the scan of raw.trace under the
     staging view (a subquery there would normalise every row before filtering). #}
-{%- set reprocess_all = false %}
+{%- set reprocess_all = rules_changed(['listing_loaded_at', 'written_at']) %}
 {%- set listing_changed = false %}
-{%- set new_loads = [] %}
-{%- if is_incremental() and execute %}
-    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {%- if 'rules_version' not in stored or 'listing_loaded_at' not in stored %}
-        {%- set reprocess_all = true %}
-    {%- else %}
-        {%- set state = run_query(
-            "select coalesce(max(rules_version), '') <> '" ~ rules_version ~ "', "
-            ~ "(select max(loaded_at) from " ~ ref('int_licensee_listings_keyed') ~ ") "
-            ~ "is distinct from max(listing_loaded_at) from " ~ this
-        ) %}
-        {%- set reprocess_all = state.rows[0][0] %}
-        {%- set listing_changed = state.rows[0][1] %}
-        {%- set loads = run_query(
-            "select distinct _load_id from " ~ source('raw', 'trace')
-            ~ " where _load_id not in (select distinct load_id from " ~ this ~ ") order by 1"
-        ) %}
-        {%- set new_loads = loads.columns[0].values() | list %}
-    {%- endif %}
+{%- set since = none %}
+{%- set touched_loads = [] %}
+{%- if is_incremental() and execute and not reprocess_all %}
+    {%- set state = run_query(
+        "select (select max(loaded_at) from " ~ ref('int_licensee_listings_keyed') ~ ") "
+        ~ "is distinct from max(listing_loaded_at), max(written_at)::varchar from " ~ this
+    ) %}
+    {%- set listing_changed = state.rows[0][0] %}
+    {%- set since = state.rows[0][1] or '-infinity' %}
+    {%- set loads = run_query(
+        "select distinct load_id from " ~ ref('int_trace_versions')
+        ~ " where is_current and written_at > timestamp '" ~ since ~ "' order by 1"
+    ) %}
+    {%- set touched_loads = loads.columns[0].values() | list %}
 {%- endif %}
 
 with
 
 requests as (
 
-    -- Only the new loads are normalised.
-    select * from {{ ref('stg_trace__requests') }}
+    -- Only the current versions written since the last run are normalised.
+    select * from {{ ref('int_trace_requests_current') }}
     {% if is_incremental() and not reprocess_all %}
     where load_id in (
-        {%- for load in new_loads %}'{{ load | replace("'", "''") }}'{{ ", " if not loop.last }}{% else %}null{% endfor -%}
+        {%- for load in touched_loads %}'{{ load | replace("'", "''") }}'{{ ", " if not loop.last }}{% else %}null{% endfor -%}
     )
+        and trace_number in (select trace_number from touched)
     {% endif %}
 
 ),
+
+{% if is_incremental() %}
+touched as (
+
+    -- Requests whose current version changed since the last run, and requests whose
+    -- row here came from a load that was since retracted (back to an earlier version,
+    -- or gone).
+    select trace_number from {{ ref('int_trace_versions') }}
+    where written_at > timestamp '{{ since or "-infinity" }}'
+    union
+    select trace_number from {{ this }}
+    where load_id in (
+        select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
+    )
+
+),
+{% endif %}
 
 listings as (
 
@@ -199,32 +225,40 @@ classified as (
             when purchase_date is not null then recovery_date - purchase_date
         end as time_to_crime_days,
         {{ time_to_crime_bucket('purchase_date', 'recovery_date') }} as time_to_crime_bucket,
-        '{{ rules_version }}' as rules_version,
+        '{{ rules }}' as rules_version,
         '{{ invocation_id }}' as dbt_invocation_id
     from flagged
 
 ),
 
-{% if is_incremental() %}
+{% if is_incremental() and not reprocess_all %}
 carried as (
 
     -- Requests already in the table that this run must decide again, as they are (not
-    -- normalised again): those about a firearm a new request is also about, or all of
-    -- them when the listing changed. Found on two narrow columns first, then fetched
-    -- whole by rowid: a filter on the wide table would read every column of every row.
+    -- normalised again): those about a firearm a changed request is about now or was
+    -- about before, or all of them when the listing changed. Found on two narrow columns
+    -- first, then fetched whole by rowid: a filter on the wide table would read every
+    -- column of every row.
     select * exclude (
         is_duplicate_request, dealer_status, source_state, listing_snapshot_month,
         listing_license_number, is_southwest_border_source, listing_loaded_at, written_at
     )
     from {{ this }}
     {% if listing_changed %}
-    where trace_number not in (select trace_number from classified)
+    where trace_number not in (select trace_number from touched)
     {% else %}
     where rowid in (
         select rowid
         from {{ this }}
-        where repeat_key in (select repeat_key from classified where repeat_key is not null)
-            and trace_number not in (select trace_number from classified)
+        where (
+                repeat_key in (select repeat_key from classified where repeat_key is not null)
+                or repeat_key in (
+                    select repeat_key from {{ this }}
+                    where trace_number in (select trace_number from touched)
+                        and repeat_key is not null
+                )
+            )
+            and trace_number not in (select trace_number from touched)
     )
     {% endif %}
 

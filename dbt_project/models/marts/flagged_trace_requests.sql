@@ -5,9 +5,11 @@
 -- Incremental: a run upserts the flagged requests among the rows int_trace_requests_flagged
 -- wrote since this table's last run (written_at); the pre-hook first removes the rows
 -- written since that are no longer to follow up (a request that became a repeat request,
--- or is no longer flagged after a rules change).
+-- or is no longer flagged after a later version) and the rows whose load was since
+-- retracted (a request back to an earlier version comes again if still flagged). When
+-- the rules change (rules_version), every row is written again.
 {%- set since = none %}
-{%- if is_incremental() and execute %}
+{%- if is_incremental() and execute and not rules_changed(['load_id']) %}
     {%- set since = run_query("select max(source_written_at)::varchar from " ~ this).rows[0][0] %}
 {%- endif %}
 {{
@@ -16,14 +18,18 @@
         unique_key='trace_number',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        pre_hook="
-            {% if is_incremental() %}
+        pre_hook=[
+            "{{ delete_rows_of_other_rules() }}",
+            "{% if is_incremental() %}
             delete from {{ this }} where trace_number in (
                 select trace_number from {{ ref('int_trace_requests_flagged') }}
                 where written_at > (select max(source_written_at) from {{ this }})
                     and (is_duplicate_request or not (is_incomplete_request or has_altered_serial))
+            ) or load_id in (
+                select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
             )
-            {% endif %}"
+            {% endif %}",
+        ]
     )
 }}
 
@@ -93,5 +99,7 @@ select
     ) as missing_identifiers,
 
     -- lineage
-    written_at as source_written_at
+    load_id,
+    written_at as source_written_at,
+    '{{ rules_version() }}' as rules_version
 from flagged

@@ -1,0 +1,120 @@
+{# Record versions (docs/METHOD.md, "Versions").
+
+   The rows received for one record key, in version order (the file's export date, then
+   its place in the change sequence, then the row), are its versions wherever the
+   record's values changed: a row equal to the one before it (an identical re-send)
+   starts no version, so the first row that brought a content keeps its lineage.
+   ``relation`` has the key columns and export_date, load_seq, file_row_number and
+   record_hash. Each version gets its number, valid_from (its export date), valid_to
+   (the next version's) and is_current (the last one). #}
+{% macro record_versions(relation, key) -%}
+    {%- set by_key = key | join(', ') -%}
+    select
+        * exclude (previous_hash, record_hash),
+        row_number() over version_order as version,
+        export_date as valid_from,
+        lead(export_date) over version_order as valid_to,
+        lead(load_seq) over version_order is null as is_current
+    from (
+        select
+            *,
+            lag(record_hash) over (
+                partition by {{ by_key }} order by export_date, load_seq, file_row_number
+            ) as previous_hash
+        from {{ relation }}
+    ) as received
+    where previous_hash is distinct from record_hash
+    window version_order as (
+        partition by {{ by_key }} order by export_date, load_seq, file_row_number
+    )
+{%- endmacro %}
+
+
+{# The highest number of the change sequence (loads and retractions alike), at compile
+   time: an incremental model records it as ``through_seq`` and next time reads only
+   what came after. #}
+{% macro current_change_seq() -%}
+    {%- if execute -%}
+        {%- set row = run_query(
+            "select coalesce(greatest(max(load_seq), max(retract_seq)), 0) from "
+            ~ source('meta', 'load_ledger')
+        ).rows[0] -%}
+        {{- return(row[0]) -}}
+    {%- endif -%}
+    {{- return(0) -}}
+{%- endmacro %}
+
+
+{# The version of the rules a model is built by: its own SQL, every macro it calls (and
+   the macros those call), and the checksum of every model and seed it reads. When it
+   differs from the version a row was written by, an incremental model reprocesses
+   everything, without being told. #}
+{% macro rules_version() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set parts = [model.raw_code] -%}
+    {%- set seen = [] -%}
+    {%- set queue = (model.depends_on or {}).get('macros', []) | list -%}
+    {%- for macro_id in queue -%}
+        {%- if macro_id not in seen and macro_id in graph.get('macros', {}) -%}
+            {%- do seen.append(macro_id) -%}
+            {%- set found = graph.macros[macro_id] -%}
+            {%- do parts.append(macro_id ~ ':' ~ found.macro_sql) -%}
+            {%- for inner in (found.depends_on or {}).get('macros', []) -%}{%- do queue.append(inner) -%}{%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for node_id in (model.depends_on or {}).get('nodes', []) | sort -%}
+        {%- set node = graph.get('nodes', {}).get(node_id) -%}
+        {%- if node is not none and node.resource_type in ('model', 'seed') -%}
+            {%- do parts.append(node_id ~ ':' ~ node.get('checksum', {}).get('checksum', '')) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(local_md5(parts | join('\n'))) -}}
+{%- endmacro %}
+
+
+{# True when the incremental model must be rebuilt from everything: the table lacks a
+   column the model now writes, or a row was written under other rules. #}
+{% macro rules_changed(columns_needed) -%}
+    {%- if not (is_incremental() and execute) -%}{{ return(false) }}{%- endif -%}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- for column in ['rules_version'] + columns_needed -%}
+        {%- if column not in stored -%}{{ return(true) }}{%- endif -%}
+    {%- endfor -%}
+    {%- set row = run_query(
+        "select count(*) > 0 from " ~ this ~ " where rules_version is distinct from '"
+        ~ rules_version() ~ "'"
+    ).rows[0] -%}
+    {{- return(row[0]) -}}
+{%- endmacro %}
+
+
+{# Pre-hook of an incremental model: rows written under other rules go, so that the
+   run that rebuilds everything (rules_changed) leaves none of them behind. #}
+{% macro delete_rows_of_other_rules() -%}
+    {%- if is_incremental() -%}
+        {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if 'rules_version' in stored -%}
+            delete from {{ this }} where rules_version is distinct from '{{ rules_version() }}'
+        {%- else -%}
+            delete from {{ this }}
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# The trace keys that loads and retractions after change ``since_seq`` touched. #}
+{% macro trace_keys_touched_since(since_seq) -%}
+    select trim(trace_number) from {{ source('raw', 'trace') }} where _load_seq > {{ since_seq }}
+    union
+    select trim(trace_number) from {{ source('retracted', 'trace') }} where _retract_seq > {{ since_seq }}
+{%- endmacro %}
+
+
+{# The listing months that loads and retractions after change ``since_seq`` touched. #}
+{% macro listing_months_touched_since(since_seq) -%}
+    select snapshot_month from {{ source('meta', 'load_ledger') }}
+    where kind = 'licensees' and snapshot_month is not null
+        and (load_seq > {{ since_seq }} or retract_seq > {{ since_seq }})
+{%- endmacro %}
