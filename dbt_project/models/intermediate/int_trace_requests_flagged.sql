@@ -58,19 +58,6 @@
 
 with
 
-requests as (
-
-    -- Only the current versions written since the last run are normalised.
-    select * from {{ ref('int_trace_requests_current') }}
-    {% if is_incremental() and not reprocess_all %}
-    where load_id in (
-        {%- for load in touched_loads %}'{{ load | replace("'", "''") }}'{{ ", " if not loop.last }}{% else %}null{% endfor -%}
-    )
-        and trace_number in (select trace_number from touched)
-    {% endif %}
-
-),
-
 {% if is_incremental() %}
 touched as (
 
@@ -87,6 +74,20 @@ touched as (
 
 ),
 {% endif %}
+
+requests as (
+
+    -- Only the current versions written since the last run are normalised.
+    select * from {{ ref('int_trace_requests_current') }}
+    {% if is_incremental() and not reprocess_all %}
+    where load_id in (
+        {%- for load in touched_loads %}'{{ load | replace("'", "''") }}'{{ ", " if not loop.last }}{% else %}null{% endfor -%}
+    )
+        and trace_number in (select trace_number from touched)
+    {% endif %}
+
+),
+
 
 listings as (
 
