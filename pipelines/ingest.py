@@ -754,7 +754,7 @@ def _classify(con, contract: Contract, frame: pl.DataFrame, load_id: str) -> pl.
     finally:
         con.unregister("incoming")
     i_key, r_key = key_sql(contract, "i"), key_sql(contract, "r")
-    join = " and ".join(f"{a} = {b}" for a, b in zip(i_key, r_key, strict=True))
+    join = " and ".join(f"{a} is not distinct from {b}" for a, b in zip(i_key, r_key, strict=True))
     matched = con.execute(
         f"""
         with versions as (

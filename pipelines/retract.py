@@ -91,7 +91,7 @@ def retract(settings: Settings, target: str, reason: str) -> Retraction:
         now = dt.datetime.now()
         key_exprs = key_sql(contract, "r")
         keys = ", ".join(f"{e} as k{i}" for i, e in enumerate(key_exprs))
-        on = " and ".join(f"t.k{i} = l.k{i}" for i in range(len(key_exprs)))
+        on = " and ".join(f"t.k{i} is not distinct from l.k{i}" for i in range(len(key_exprs)))
         con.execute("begin transaction")
         try:
             seq = next_change_seq(con)
@@ -109,9 +109,9 @@ def retract(settings: Settings, target: str, reason: str) -> Retraction:
                 f"""
                 with taken as (select distinct {keys} from retracted.{kind} r
                                where r._load_id = ? and r._retract_seq = ?),
-                     left_over as (select distinct {keys} from raw.{kind} r)
-                select count(*) filter (where l.k0 is not null),
-                    count(*) filter (where l.k0 is null)
+                     left_over as (select distinct {keys}, true as present from raw.{kind} r)
+                select count(*) filter (where l.present),
+                    count(*) filter (where l.present is null)
                 from taken t left join left_over l on {on}
                 """,
                 [load_id, seq],
