@@ -66,6 +66,10 @@ MART_SCHEMA = "marts"
 MIN_PERSONAL_VALUE_LENGTH = 5
 # Batches of at least this many rows are validated in narrow pieces (see _groups).
 NARROW_FROM_ROWS = 20_000
+# Where a row came from: a batch whose frame has file_name (and file_row_number, load_id)
+# names the files and rows behind a failure (CheckResult.sources).
+ORIGIN_COLUMNS = ("file_name", "file_row_number", "load_id")
+SOURCE_ROWS = 5  # row numbers shown per file
 
 
 class SuiteError(RuntimeError):
@@ -87,6 +91,10 @@ class CheckResult:
     unexpected_percent: float | None = None
     observed_value: Any = None
     examples: list[str] = field(default_factory=list)
+    # The files behind the unexpected rows, when the batch carries their origin: one dict
+    # per file, {kind, file_name, load_id, rows (the first few row numbers in the file,
+    # sorted; none when the batch's rows are files, as in a ledger check), n_unexpected}.
+    sources: list[dict] = field(default_factory=list)
     error: str = ""
 
     @property
@@ -334,6 +342,54 @@ def _label(frame: pd.DataFrame, index: list[str], position: Any) -> Any:
         if len(present) == 1
         else ", ".join(f"{c}={v}" for c, v in zip(present, shown, strict=True))
     )
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value is pd.NA or value != value
+
+
+def _origin(frame: pd.DataFrame, position: Any) -> str:
+    """Where a row came from (``file row N``), when the batch carries it; else ''."""
+    if not {"file_name", "file_row_number"} <= set(frame.columns):
+        return ""
+    if not isinstance(position, int) or not 0 <= position < len(frame):
+        return ""
+    name, row = frame["file_name"].iat[position], frame["file_row_number"].iat[position]
+    if _blank(name) or _blank(row):
+        return ""
+    return f"{name} row {_jsonable(row)}"
+
+
+def _sources(batch: _Batch, positions: list, complete: bool) -> list[dict]:
+    """The files behind a check's unexpected rows (GX reports them by position), one dict
+    per file with its first row numbers and, when GX gave every position, how many of
+    the unexpected rows it holds (else ``n_unexpected`` is None)."""
+    frame = batch.frame
+    if frame is None or "file_name" not in frame.columns or not positions:
+        return []
+    rows = [p for p in positions if isinstance(p, int) and 0 <= p < len(frame)]
+    origin = frame[[c for c in ORIGIN_COLUMNS if c in frame.columns]].iloc[rows]
+    keys = [c for c in ("file_name", "load_id") if c in origin.columns]
+    kind = batch.suite.get("meta", {}).get("source")
+    out = []
+    for key, group in origin.groupby(keys, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        name, load_id = (list(key) + [None])[:2]
+        if _blank(name):
+            continue
+        numbers = []
+        if "file_row_number" in group.columns:
+            numbers = group["file_row_number"].dropna().drop_duplicates().nsmallest(SOURCE_ROWS)
+        out.append(
+            {
+                "kind": kind,
+                "file_name": str(name),
+                "load_id": None if _blank(load_id) else str(load_id),
+                "rows": [int(n) for n in numbers],
+                "n_unexpected": len(group) if complete else None,
+            }
+        )
+    return out
 
 
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
@@ -724,13 +780,17 @@ def _columns_of(kwargs: dict) -> list[str]:
 
 
 def _examples(body: dict, columns: list[str], batch: _Batch | None = None) -> list[str]:
-    labels = body.get("partial_unexpected_index_list") or []
+    positions = [_jsonable(x) for x in body.get("partial_unexpected_index_list") or []]
+    labels: list[Any] = positions
+    origins = [""] * len(positions)
     if batch is not None and batch.frame is not None:
         index = batch.spec.get("index", [])
-        labels = [_label(batch.frame, index, _jsonable(x)) for x in labels]
+        labels = [_label(batch.frame, index, p) for p in positions]
+        origins = [_origin(batch.frame, p) for p in positions]
     values = body.get("partial_unexpected_list") or []
     examples = []
     for i, value in enumerate(values[:EXAMPLES]):
+        origin = origins[i] if i < len(origins) else ""
         if isinstance(value, (list, tuple)) and len(columns) == len(value):
             shown = ", ".join(
                 f"{c}={privacy.mask_value(c, _jsonable(v))}"
@@ -739,15 +799,26 @@ def _examples(body: dict, columns: list[str], batch: _Batch | None = None) -> li
         else:
             column = columns[0] if columns else ""
             shown = str(privacy.mask_value(column, _jsonable(value)))
+            if origin and column:  # the row is named by its file: say the column too
+                shown = f"{column}={shown}"
         label = labels[i] if i < len(labels) else None
         if isinstance(label, dict):  # GX's own index lists, when a suite asks for them
             label = ", ".join(
                 f"{k}={privacy.mask_value(k, _jsonable(v))}" for k, v in label.items()
             )
+        if origin:
+            label = origin if label is None else f"{label} ({origin})"
         examples.append(f"{label}: {shown}" if label is not None else shown)
     if not examples:
         examples = [str(_jsonable(label)) for label in labels[:EXAMPLES]]
     return examples
+
+
+def _positions(body: dict) -> tuple[list, bool]:
+    """The positions of a check's unexpected rows, and whether GX gave them all."""
+    if "unexpected_index_list" in body:
+        return body["unexpected_index_list"] or [], True
+    return body.get("partial_unexpected_index_list") or [], False
 
 
 def _not_evaluated(batch: _Batch, reason: str) -> list[CheckResult]:
@@ -845,13 +916,18 @@ def _run_gx(gx, context, batch: _Batch, name: str, specs: list[dict], frame: pd.
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=name, data=_batch_definition(context, batch), suite=suite)
     )
+    # A batch that carries its rows' files asks GX for every unexpected position, so each
+    # file's count of failing rows is known (see _sources).
+    complete = batch.frame is not None and "file_name" in batch.frame.columns
+    result_format = {
+        "result_format": "COMPLETE" if complete else "SUMMARY",
+        "partial_unexpected_count": EXAMPLES,
+        "return_unexpected_index_query": False,
+    }
     with warnings.catch_warnings():
         # A back-reference (one character repeated) needs a group; pandas warns about it.
         warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
-        outcome = definition.run(
-            batch_parameters={"dataframe": frame},
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES},
-        )
+        outcome = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
     checks = []
     for result in outcome.results:
         config = result.expectation_config
@@ -893,6 +969,7 @@ def _run_gx(gx, context, batch: _Batch, name: str, specs: list[dict], frame: pd.
                 unexpected_percent=_jsonable(body.get("unexpected_percent")),
                 observed_value=_jsonable(observed),
                 examples=[] if result.success else _examples(body, columns, batch),
+                sources=[] if result.success else _sources(batch, *_positions(body)),
                 error=error,
             )
         )
