@@ -42,6 +42,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -67,7 +68,7 @@ MIN_PERSONAL_VALUE_LENGTH = 5
 # Batches of at least this many rows are validated in narrow pieces (see _groups).
 NARROW_FROM_ROWS = 20_000
 # Where a row came from: a batch whose frame has file_name (and file_row_number, load_id)
-# names the files and rows behind a failure (CheckResult.sources).
+# names the files and rows behind a failure (CheckResult.sources, AuditResult.remedies).
 ORIGIN_COLUMNS = ("file_name", "file_row_number", "load_id")
 SOURCE_ROWS = 5  # row numbers shown per file
 
@@ -146,6 +147,8 @@ class AuditResult:
     data_docs_error: str = ""
     report_json: str = ""
     report_html: str = ""
+    # Names that two loaded files share: a retract command names such a file by its load.
+    shared_file_names: list[str] = field(default_factory=list)
 
     @property
     def blocking(self) -> list[CheckResult]:
@@ -167,6 +170,79 @@ class AuditResult:
         ]
         return lines
 
+    def unblocking_files(self) -> list[dict]:
+        """The files behind blocking failures, one dict per file: kind, file_name, load_id,
+        rows (the first few, sorted), all_rows_shown, whole_file (a check about the file
+        itself failed, e.g. its ledger counts), checks (each blocking check failed,
+        with its rows in the file and n_unexpected), retract (the command that takes the
+        file back)."""
+        files: dict[tuple, dict] = {}
+        for check in self.blocking:
+            for s in check.sources:
+                key = (s["kind"], s["file_name"], s.get("load_id"))
+                f = files.setdefault(
+                    key,
+                    {
+                        "kind": s["kind"],
+                        "file_name": s["file_name"],
+                        "load_id": s.get("load_id"),
+                        "rows": set(),
+                        "all_rows_shown": True,
+                        "whole_file": False,  # a check about the file (ledger), not its rows
+                        "checks": [],
+                    },
+                )
+                f["rows"].update(s["rows"])
+                if not s["rows"]:
+                    f["whole_file"] = True
+                elif s["n_unexpected"] is None or s["n_unexpected"] > len(s["rows"]):
+                    f["all_rows_shown"] = False
+                f["checks"].append(
+                    {"check": check.check, "rows": s["rows"], "n_unexpected": s["n_unexpected"]}
+                )
+        out = []
+        for key in sorted(files, key=lambda k: tuple(str(x) for x in k)):
+            f = files[key]
+            rows = sorted(f["rows"])
+            f["all_rows_shown"] = f["all_rows_shown"] and len(rows) <= SOURCE_ROWS
+            f["rows"] = rows[:SOURCE_ROWS]
+            # By load when the name does not say which file: two loaded files share it, or
+            # the rows' load is not in the ledger (a lineage batch then says "load <id>").
+            by_load = f["load_id"] and (
+                f["file_name"] in self.shared_file_names or f["file_name"] == f"load {f['load_id']}"
+            )
+            target = f["load_id"] if by_load else f["file_name"]
+            f["retract"] = f'tracepipe retract {shlex.quote(target)} --reason "..."'
+            out.append(f)
+        return out
+
+    def remedies(self) -> list[str]:
+        """One line per file behind blocking failures: which rows fail how many blocking
+        checks, and how to take the file back (or land a corrected copy)."""
+        lines = []
+        for f in self.unblocking_files():
+            where = f"{f['kind']}/{f['file_name']}" if f["kind"] else f["file_name"]
+            if f["load_id"]:
+                where += f" (load {f['load_id']})"
+            parts = []
+            if f["rows"]:
+                several = len(f["rows"]) > 1 or not f["all_rows_shown"]
+                parts.append(
+                    ("rows " if several else "row ")
+                    + ", ".join(str(r) for r in f["rows"])
+                    + ("" if f["all_rows_shown"] else " and more")
+                )
+            if f["whole_file"]:
+                parts.append("the file")
+            verb = "fail" if len(parts) > 1 or parts[0].startswith("rows") else "fails"
+            n = len(f["checks"])
+            checks = f"{n} blocking check{'' if n == 1 else 's'}"
+            lines.append(
+                f"{where}: {' and '.join(parts)} {verb} {checks}; take the file back with: "
+                f"{f['retract']}  (or land a corrected copy of the file)"
+            )
+        return lines
+
     def to_dict(self) -> dict:
         return {
             "run_id": self.run_id,
@@ -178,6 +254,7 @@ class AuditResult:
             "n_warnings": len(self.warnings),
             "n_skipped": sum(s.n_checks for s in self.skipped),
             "reasons": self.reasons(),
+            "remedies": self.remedies(),
             "warnings": self.warning_lines(),
             "rows_checked": self.rows_checked,
             "mart_rows": self.mart_rows,
@@ -302,6 +379,17 @@ def _mart_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
         t: con.execute(f'select count(*) from {MART_SCHEMA}."{t}"').fetchall()[0][0] for t in tables
     }
+
+
+def _shared_file_names(con: duckdb.DuckDBPyConnection, relations: set[str]) -> list[str]:
+    """Names that more than one loaded file has (a retract must name such a file by load)."""
+    if "meta.load_ledger" not in relations:
+        return []
+    rows = con.execute(
+        "select file_name from meta.load_ledger where status = 'loaded' "
+        "group by file_name having count(distinct load_id) > 1 order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def previous_manifest(settings: Settings) -> dict | None:
@@ -989,6 +1077,8 @@ def audit(
     started = time.perf_counter()
     suites = load_suites(settings)
     batches, skipped, mart_rows, previous = plan_batches(settings, suites, frames)
+    with connect(settings, read_only=True) as con:
+        shared_file_names = _shared_file_names(con, _relations(con))
     timings["read_data"] = round(time.perf_counter() - started, 3)
 
     folder = settings.reports_dir / run_id
@@ -1016,6 +1106,7 @@ def audit(
         mart_rows=mart_rows,
         previous_release=(previous or {}).get("release_id"),
         created_at=dt.datetime.now().isoformat(timespec="seconds"),
+        shared_file_names=shared_file_names,
     )
     if data_docs:
         mark = time.perf_counter()
@@ -1103,6 +1194,59 @@ def _check_row(c: CheckResult) -> str:
     )
 
 
+def _rows_text(rows: list[int], n_unexpected: int | None) -> str:
+    if not rows:
+        return "the file as a whole"
+    more = n_unexpected is None or n_unexpected > len(rows)
+    text = ("rows " if len(rows) > 1 or more else "row ") + ", ".join(str(r) for r in rows)
+    if more:
+        text += f" and more ({n_unexpected:,} rows in all)" if n_unexpected else " and more"
+    return text
+
+
+def _unblock_section(result: AuditResult) -> str:
+    """For each file behind a blocking failure: its rows, the checks, the retract command."""
+    if not result.blocking:
+        return ""
+    rows = []
+    for f in result.unblocking_files():
+        load = f"<br><span class='muted small'>load {html.escape(f['load_id'])}</span>"
+        checks = "".join(
+            f"<li>{html.escape(c['check'])}: "
+            f"<span class='examples'>{html.escape(_rows_text(c['rows'], c['n_unexpected']))}"
+            "</span></li>"
+            for c in f["checks"]
+        )
+        where = f"{f['kind']}/{f['file_name']}" if f["kind"] else f["file_name"]
+        rows.append(
+            f"<tr class='row-fail'><td>{html.escape(where)}{load if f['load_id'] else ''}</td>"
+            f"<td><ul class='reasons'>{checks}</ul></td>"
+            f"<td><code>{html.escape(f['retract'])}</code><br>"
+            "<span class='muted small'>or land a corrected copy of the file</span></td></tr>"
+        )
+    untraced = [c for c in result.blocking if not c.sources]
+    note = ""
+    if untraced:
+        note = (
+            "<p class='note'>These blocking checks do not point to rows of a loaded file (a "
+            "total, a mart, a model, or a check that could not be evaluated): fix what they "
+            "name, then run again.<br>"
+            + "<br>".join(html.escape(c.describe()) for c in untraced)
+            + "</p>"
+        )
+    table = ""
+    if rows:
+        table = (
+            "<p>Each file below holds rows that fail a blocking check. Take the file back "
+            "(its rows leave the current state, and the next run publishes without them), "
+            "or land a corrected copy of it.</p>"
+            "<table><thead><tr><th>file</th><th>blocking checks failed, and the file's rows "
+            "(row numbers in the file)</th><th>take the file back with</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    return f"<h2>How to unblock this release</h2>{table}{note}"
+
+
 def render_html(result: AuditResult, extra_sections: str = "") -> str:
     order = {"fail": 0, "warn": 1, "pass": 2}
     ordered = sorted(
@@ -1120,6 +1264,7 @@ def render_html(result: AuditResult, extra_sections: str = "") -> str:
         for c in result.blocking
     )
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in result.warning_lines())
+    unblock = _unblock_section(result)
 
     suites: dict[str, dict[str, int]] = {}
     for c in result.checks:
@@ -1190,6 +1335,7 @@ def render_html(result: AuditResult, extra_sections: str = "") -> str:
 <div class="tile"><b class="{"warn" if result.warnings else ""}">{len(result.warnings)}</b>warnings</div>
 <div class="tile"><b>{sum(s.n_checks for s in result.skipped)}</b>checks skipped</div>
 </div>
+{unblock}
 {f"<h2>Why the release is held</h2><ul class='reasons'>{reasons}</ul>" if reasons else ""}
 {f"<h2>Warnings</h2><ul class='reasons'>{warnings}</ul>" if warnings else ""}
 <h2>What was checked</h2>
