@@ -8,6 +8,7 @@ the built sample (``built_copy``), or into a data frame handed to the audit.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -396,3 +397,142 @@ def test_steps_pass_the_audited_mart_counts_to_publish(built_copy):
     execute(built_copy, "delete from marts.origin_by_year where recovery_year = 2012")
     with pytest.raises(publish.PublishRefused, match="changed after run counts was audited"):
         steps.publish(built_copy, "counts", summary)
+
+
+# --- a way out of a held release: the files and rows behind a failure --------------------
+
+
+def test_a_bad_row_in_a_landed_file_names_the_file_the_rows_and_how_to_take_it_back(
+    built_copy, monkeypatch, capsys
+):
+    from exports import trace_row, write_export
+
+    # A new export whose rows 2 and 4 name a Mexican state that does not exist: it passes
+    # the file's contract, so it is loaded, and the audit holds the release.
+    rows = [
+        trace_row(
+            trace_number=f"T2013-{n:07d}",
+            serial_number=f"BAD{n:04d}",
+            recovery_date="2013-05-10",
+            request_date="2013-06-01",
+            recovery_state="ATLANTIS" if n in (2, 4) else "Sonora",
+        )
+        for n in range(1, 6)
+    ]
+    write_export(built_copy.landing_dir / "trace" / "trace_2013_bad.csv", "trace", rows)
+    steps.ingest(built_copy)
+    steps.transform(built_copy)
+    (load_id,) = warehouse_frame(
+        built_copy, "select load_id from meta.load_ledger where file_name = 'trace_2013_bad.csv'"
+    )["load_id"]
+    monkeypatch.setenv("TRACEPIPE_DATA_DIR", str(built_copy.data_dir))
+    monkeypatch.setenv("TRACEPIPE_PII_KEY", "test-key")
+
+    assert cli.main(["audit", "--run-id", "bad-file"]) == cli.EXIT_HELD
+    capsys.readouterr()
+    summary = json.loads((built_copy.reports_dir / "bad-file" / "validation.json").read_text())
+    assert summary["decision"] == "hold"
+    retract = 'tracepipe retract trace_2013_bad.csv --reason "..."'
+    assert summary["remedies"] == [
+        f"trace/trace_2013_bad.csv (load {load_id}): rows 2, 4 fail 1 blocking check; "
+        f"take the file back with: {retract}  (or land a corrected copy of the file)"
+    ]
+    state_check = (
+        "every Mexican recovery state (a name in any case, with or without accents, or an "
+        "INEGI code) maps to a state"
+    )
+    (check,) = [c for c in summary["checks"] if c["status"] != "pass" and c["severity"] == "error"]
+    assert check["check"] == state_check
+    assert check["sources"] == [
+        {
+            "kind": "trace",
+            "file_name": "trace_2013_bad.csv",
+            "load_id": load_id,
+            "rows": [2, 4],
+            "n_unexpected": 2,
+        }
+    ]
+    assert sorted(check["examples"]) == [
+        "T2013-0000002 (trace_2013_bad.csv row 2): recovery_state_code=None",
+        "T2013-0000004 (trace_2013_bad.csv row 4): recovery_state_code=None",
+    ]
+
+    page = (built_copy.reports_dir / "bad-file" / "validation.html").read_text()
+    section = page.index("How to unblock this release")
+    assert section < page.index("Why the release is held") < page.index("<h2>Checks</h2>")
+    unblock = page[section : page.index("Why the release is held")]
+    assert "trace/trace_2013_bad.csv" in unblock and f"load {load_id}" in unblock
+    assert state_check in unblock and "rows 2, 4" in unblock
+    assert html.escape(retract) in unblock and "land a corrected copy" in unblock
+    assert "DOE" not in page and "DOE" not in json.dumps(summary)
+
+    # Another loaded file has the same name: the command names the file by its load.
+    execute(
+        built_copy,
+        "insert into meta.load_ledger (load_id, kind, file_name, status, rows_read, "
+        "rows_loaded, rows_quarantined) values ('0123456789abcdef', 'trace', "
+        "'trace_2013_bad.csv', 'loaded', 0, 0, 0)",
+    )
+    result = audit.audit(built_copy, run_id="bad-file-shared-name", data_docs=False)
+    assert result.decision == "hold" and result.shared_file_names == ["trace_2013_bad.csv"]
+    (line,) = result.remedies()
+    assert f'tracepipe retract {load_id} --reason "..."' in line
+
+
+def test_warnings_and_file_level_checks_name_their_files_too(built_copy, tmp_path):
+    requests = {
+        "relation": "intermediate.int_trace_requests_flagged",
+        "columns": ["trace_number", "file_name", "file_row_number", "load_id", "manufacturer"],
+        "index": ["trace_number"],
+    }
+    suite = {
+        "name": "origins",
+        "meta": {"source": "trace", "batch": requests},
+        "expectations": [
+            expectation(
+                "expect_column_values_to_not_be_null",
+                "warning",
+                "every request names a manufacturer (warning only)",
+                column="manufacturer",
+            )
+        ],
+    }
+    # The real trace suite's ledger batch names files, not rows.
+    settings = with_suites(built_copy, tmp_path / "suites", suite, "trace_requests")
+    execute(settings, "delete from raw.trace where trace_number = 'T2011-0000010'")
+    result = audit.audit(settings, run_id="origins", data_docs=False)
+    (load_id,) = warehouse_frame(
+        settings, "select load_id from meta.load_ledger where file_name = 'trace_2010_2012.csv'"
+    )["load_id"]
+
+    checks = by_check(result)
+    warning = checks["every request names a manufacturer (warning only)"]
+    assert warning.warns and warning.examples == [
+        "T2010-0000008 (trace_2010_2012.csv row 8): manufacturer=None"
+    ]
+    assert warning.sources == [
+        {
+            "kind": "trace",
+            "file_name": "trace_2010_2012.csv",
+            "load_id": load_id,
+            "rows": [8],
+            "n_unexpected": 1,
+        }
+    ]
+    ledger = checks["reconciliation: every row the ledger counts as loaded is in raw.trace"]
+    assert ledger.blocks and ledger.sources == [
+        {
+            "kind": "trace",
+            "file_name": "trace_2010_2012.csv",
+            "load_id": load_id,
+            "rows": [],
+            "n_unexpected": 1,
+        }
+    ]
+    lineage = checks["lineage: every request in the model comes from a raw row (load, file row)"]
+    assert [s["rows"] for s in lineage.sources] == [[10]]
+    (line,) = result.remedies()  # one line per file, whatever number of checks
+    assert line.startswith(
+        f"trace/trace_2010_2012.csv (load {load_id}): row 10 and the file fail 2 blocking checks; "
+    )
+    assert 'tracepipe retract trace_2010_2012.csv --reason "..."' in line
