@@ -1,9 +1,11 @@
 """``generate``: write a landing folder of raw exports and its ground truth.
 
 Order of work: plan (exact counts) -> licensee population -> trace population (codes
-only) -> files, streamed in chunks: licensee snapshots, trace files by request month,
-seizure files by year, multiple-sales files by report month -> extra files carrying the
-file-level defects -> ``_generator/defects.csv`` and ``_generator/manifest.json``.
+only) -> which rows are updated in a later file (``updates.py``) -> files, streamed in
+chunks: licensee snapshots, trace files by request month, seizure files by year,
+multiple-sales files by report month, each file's own rows followed by the later
+versions it carries -> extra files carrying the file-level defects ->
+``_generator/defects.csv`` and ``_generator/manifest.json``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,13 +23,20 @@ import polars as pl
 from pipelines.generate import catalog
 from pipelines.generate import population as P
 from pipelines.generate import text as T
+from pipelines.generate import updates as U
 from pipelines.generate.licensees import build_licensees, snapshot_bytes
 from pipelines.generate.multiple_sales import DL3_HEADER, DL3Writer, build_reports
-from pipelines.generate.plan import DEFAULT_SEED, DefectRates, expected_figures, make_plan
+from pipelines.generate.plan import (
+    DEFAULT_SEED,
+    DefectRates,
+    UpdateRates,
+    expected_figures,
+    make_plan,
+)
 from pipelines.generate.seizures import SEIZURE_HEADER, SeizureWriter, build_seizures
 from pipelines.generate.traces import TRACE_HEADER, FileStyle, TraceWriter
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CHUNK_ROWS = 200_000
 KINDS = ("trace", "seizures", "licensees", "multiple_sales")
 LEDGER_COLUMNS = ("kind", "file", "row", "record_id", "defect", "handling", "detail")
@@ -92,6 +102,7 @@ class Ledger:
         self.handle.write((",".join(LEDGER_COLUMNS) + "\n").encode())
         self.counts: dict[str, int] = {}
         self.handling: dict[str, int] = {}
+        self.by_file: dict[tuple[str, str], dict[str, int]] = {}
 
     def add(self, kind: str, file: str, frame: pl.DataFrame | None) -> None:
         if frame is None or frame.height == 0:
@@ -108,8 +119,10 @@ class Ledger:
         frame.write_csv(self.handle, include_header=False, quote_style="necessary")
         for d, c in frame.group_by("defect").len().iter_rows():
             self.counts[d] = self.counts.get(d, 0) + c
+        mine = self.by_file.setdefault((kind, file), {})
         for d, c in frame.group_by("handling").len().iter_rows():
             self.handling[d] = self.handling.get(d, 0) + c
+            mine[d] = mine.get(d, 0) + c
 
     def close(self) -> None:
         self.handle.close()
@@ -133,56 +146,102 @@ def _runs(values: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def _write_batched(out: Path, kind: str, header, specs, make_chunk, ledger: Ledger) -> list[dict]:
+@dataclass
+class Extra:
+    """Rows appended to a file after its own rows: later versions of rows first sent in
+    an earlier file. ``ledger()`` gives their ground truth (record_id, defect, handling,
+    detail), one row per position, in order."""
+
+    pos: np.ndarray
+    ledger: Callable[[], pl.DataFrame]
+
+
+def _write_batched(
+    out: Path, kind: str, header, specs, make_chunk, ledger: Ledger, extras: dict[int, Extra] | None = None
+) -> list[dict]:
     """Write files given as (name, start, end, style) over one row range, in chunks of
     about CHUNK_ROWS rows: a big file is split over several chunks, small files share
-    one. ``make_chunk(positions, segments)`` returns LF-ended CSV lines and the defect
-    ledger of the chunk (column ``i`` = position)."""
+    one. ``extras`` (by file index) are written after a file's own rows.
+    ``make_chunk(positions, is_extra, segments)`` returns LF-ended CSV lines and the
+    defect ledger of the chunk (column ``i`` = position); ``segments`` are
+    (name, rows, style) in order."""
+    extras = extras or {}
     writers: dict[int, FileWriter] = {}
     metas: list[dict] = []
-    batch: list[tuple[int, int, int]] = []
+    batch: list[tuple[int, int, int, Extra | None, bool]] = []
     size = 0
 
     def flush():
         nonlocal batch, size
         if not batch:
             return
-        pos = np.concatenate([np.arange(a, b) for _f, a, b in batch])
-        data, led = make_chunk(pos, [(specs[f][0], a, b, specs[f][3]) for f, a, b in batch])
+        pos = np.concatenate([np.arange(a, b) if x is None else x.pos for _f, a, b, x, _l in batch])
+        is_extra = np.concatenate([np.full(b - a if x is None else len(x.pos), x is not None) for _f, a, b, x, _l in batch])
+        segs = [(specs[f][0], b - a if x is None else len(x.pos), specs[f][3]) for f, a, b, x, _l in batch]
+        data, led = make_chunk(pos, is_extra, segs)
         nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         start = 0
         first_i = 0
-        for f, a, b in batch:
-            name, _s, _e, style = specs[f]
+        for (f, _a, _b, x, last), (name, n, style) in zip(batch, segs, strict=True):
             fw = writers.get(f)
             if fw is None:
                 fw = writers[f] = FileWriter(out / kind / name, header, style)
-            n = b - a
             end = int(nl[first_i + n - 1]) + 1
             part = data[start:end]
             if style.line_end != "\n":
                 part = part.replace(b"\n", style.line_end.encode())
             if led is not None:
                 mine = led.filter((pl.col("i") >= first_i) & (pl.col("i") < first_i + n))
-                if mine.height:
+                if x is not None:
+                    assert mine.height == 0, f"an update row carries a defect: {mine}"
+                elif mine.height:
                     ledger.add(kind, name, mine.with_columns((pl.col("i") - first_i + fw.rows + 1).alias("row")).drop("i"))
+            if x is not None:
+                ledger.add(kind, name, x.ledger().with_columns(pl.Series("row", fw.rows + 1 + np.arange(n))))
             fw.write_text(part, n)
-            if b == specs[f][2]:
+            if last:
                 metas.append({"kind": kind, "name": name, "role": "normal", **fw.close()})
                 del writers[f]
             start = end
             first_i += n
         batch, size = [], 0
 
+    def add(piece, n):
+        nonlocal size
+        if size + n > CHUNK_ROWS:
+            flush()
+        batch.append(piece)
+        size += n
+
     for f, (_name, s, e, _style) in enumerate(specs):
+        x = extras.get(f)
         for a in range(s, e, CHUNK_ROWS):
             b = min(a + CHUNK_ROWS, e)
-            if size + (b - a) > CHUNK_ROWS:
-                flush()
-            batch.append((f, a, b))
-            size += b - a
+            add((f, a, b, None, b == e and x is None), b - a)
+        if x is not None:
+            add((f, 0, 0, x, True), len(x.pos))
     flush()
     return metas
+
+
+def _update_ledger(upd: U.Updates, sel: np.ndarray, ids: Callable, names: list[str], starts: np.ndarray, details=None):
+    """Ground truth of the update rows ``sel`` (indexes into ``upd``) appended to a file:
+    the record id, the update's kind and handling, and where its earlier version is."""
+    pos, kind, src = upd.pos[sel], upd.kind[sel], upd.source_file[sel]
+    handling = np.array(U.UPDATE_HANDLING)[kind]
+    detail = [
+        U.earlier_detail(names[f], int(p - starts[f]) + 1) for f, p in zip(src.tolist(), pos.tolist(), strict=True)
+    ]
+    if details is not None:
+        detail = [d + extra for d, extra in zip(detail, details(pos, kind), strict=True)]
+    return pl.DataFrame(
+        {
+            "record_id": ids(pos),
+            "defect": pl.Series(np.array(U.UPDATE_DEFECTS)[kind].tolist(), dtype=pl.Utf8),
+            "handling": pl.Series(handling.tolist(), dtype=pl.Utf8),
+            "detail": pl.Series(detail, dtype=pl.Utf8),
+        }
+    )
 
 
 def _month_label(month_index: int) -> str:
@@ -194,16 +253,20 @@ def generate(
     scale: float = 1.0,
     seed: int = DEFAULT_SEED,
     defects: DefectRates | None = None,
+    updates: UpdateRates | None = None,
 ) -> GenerateSummary:
     """Write raw exports calibrated to GAO-16-223 under ``out`` (one folder per kind)
-    and the ground truth under ``out/_generator``. Same (scale, seed, defects) give
-    byte-identical files.
+    and the ground truth under ``out/_generator``. Same (scale, seed, defects, updates)
+    give byte-identical files. ``updates`` sets how many rows are sent again in a later
+    file as a new version of their record (default ``UpdateRates()``;
+    ``UpdateRates.none()`` for none); the current versions are the calibrated data.
 
     ``out`` may be new, empty, or hold an earlier generator output (the files its
     manifest lists are replaced); any other file in a kind folder stops the run, so a
     landing folder with real exports is never touched."""
     started = time.perf_counter()
     rates = defects or DefectRates()
+    urates = updates or UpdateRates()
     out = Path(out)
     plan = make_plan(scale, rates)
     _prepare(out)
@@ -226,7 +289,8 @@ def generate(
             }
         )
 
-    # 2. Traces, one file per request month
+    # 2. Traces, one file per request month; updated requests are written as an earlier
+    #    version in their own file and again, calibrated, after a later file's own rows
     pop = P.build_population(seed, plan, rates)
     tw = TraceWriter(seed, rates, pop, lic)
     rows_by_kind = {k: 0 for k in KINDS}
@@ -235,22 +299,49 @@ def generate(
         (f"trace_requests_{_month_label(int(month[s]))}.csv", s, e, _style(rng_files, "trace"))
         for s, e in _runs(month)
     ]
+    del month
+    t_starts = np.array([s for _n, s, _e, _st in trace_files], dtype=np.int64)
+    t_names = [n for n, *_ in trace_files]
+    t_spanish = np.array([st.spanish for *_, st in trace_files])
+    t_upd = U.choose_trace_updates(seed, urates, rates, pop, t_starts)
+    superseded = {("trace", t_names[f]) for f in t_upd.source_files()}
 
-    def write_traces(pos, segs):
-        dmy = np.concatenate([np.full(b - a, st.date_format == T.DMY) for _n, a, b, st in segs])
-        spanish = np.concatenate([np.full(b - a, st.spanish) for _n, a, b, st in segs])
-        return tw.chunk(pos, dmy, spanish)
+    def write_traces(pos, is_extra, segs):
+        dmy = np.concatenate([np.full(n, st.date_format == T.DMY) for _n, n, st in segs])
+        spanish = np.concatenate([np.full(n, st.spanish) for _n, n, st in segs])
+        variant = t_upd.first_variant(pos)
+        if is_extra.any():
+            # a later version is the calibrated row: typed as in its own file, dates in
+            # the style of the file that carries it
+            spanish[is_extra] = t_spanish[np.searchsorted(t_starts, pos[is_extra], side="right") - 1]
+            variant[is_extra] = U.V_FINAL
+        return tw.chunk(pos, dmy, spanish, variant)
 
-    files += _write_batched(out, "trace", TRACE_HEADER, trace_files, write_traces, ledger)
+    def trace_ids(pos):
+        return T.concat("T", T.zfill(pop.tn_year[pos], 4), "-", T.zfill(pop.tn_seq[pos], 7))
+
+    def trace_details(pos, kind):
+        fields = np.array(U.TRACE_FIELDS)[tw.corrected_fields(pos)]
+        return [f" ({f} corrected)" if k == U.U_CORRECTED else "" for f, k in zip(fields, kind.tolist(), strict=True)]
+
+    t_extras = {
+        f: Extra(t_upd.pos[sel], lambda sel=sel: _update_ledger(t_upd, sel, trace_ids, t_names, t_starts, trace_details))
+        for f, sel in t_upd.by_target()
+    }
+    files += _write_batched(out, "trace", TRACE_HEADER, trace_files, write_traces, ledger, t_extras)
     rows_by_kind["trace"] = sum(f["rows"] for f in files if f["kind"] == "trace")
 
-    # 3. Seizures, one file per year; some rows are sent a second time. Firearm ids
-    #    (hence serial numbers) of the reported rifles and the seizures follow the traces.
+    # 3. Seizures, one file per year; some rows are sent a second time, in the same file
+    #    (a duplicate key) or the next one (unchanged), and some are corrected in the
+    #    next one. Firearm ids (hence serial numbers) of the reported rifles and the
+    #    seizures follow the traces.
     reports = build_reports(seed, plan, rates, pop, pop.n_firearms)
     seiz = build_seizures(seed, plan, rates, int(reports["fid"].max()) + 1)
+    seiz["fix"] = U.choose_seizure_corrections(seed, urates, seiz)
     sw = SeizureWriter(seed, seiz, tw.cat)
     years = seiz["year"]
     dup_rows: dict[int, tuple] = {}
+    fix_rows: dict[int, tuple] = {}
     pending: list[tuple] = []
     year_list = [int(y) for y in np.unique(years)]
     for yi, y in enumerate(year_list):
@@ -260,59 +351,91 @@ def generate(
         fw = FileWriter(out / "seizures" / name, SEIZURE_HEADER, style)
         for c in range(0, len(idx_all), CHUNK_ROWS):
             idx = idx_all[c : c + CHUNK_ROWS]
-            data, led = sw.chunk(idx, style, fw.rows, name, dup_rows)
+            data, led = sw.chunk(idx, style, fw.rows, name, dup_rows, fix_rows)
             fw.write_text(data, len(idx))
             ledger.add("seizures", name, led)
-        # rows sent again: at the end of their own file or of the next one
+        # rows of the previous file sent again or corrected, then rows of this file sent
+        # twice (at the end of their own file, or of the next one)
         now = [p for p in pending]
         pending = []
         for k in sorted(dup_rows):
             line, src_file, src_row, sid = dup_rows[k]
-            if src_file == name and (sw.h.u(np.array([k]), "s-dup-next")[0] < 0.5 and yi + 1 < len(year_list)):
-                pending.append(dup_rows[k])
-            elif src_file == name:
-                now.append(dup_rows[k])
+            if sw.h.u(np.array([k]), "s-dup-next")[0] < 0.5 and yi + 1 < len(year_list):
+                pending.append((k, line, src_file, src_row, sid, "duplicate_seizure", "unchanged", ""))
+            else:
+                now.append((k, line, src_file, src_row, sid, "duplicate_seizure", "quarantine", ""))
+        for k in sorted(fix_rows):
+            line, src_file, src_row, sid, fld = fix_rows[k]
+            pending.append((k, line, src_file, src_row, sid, "corrected_row", "version_changed", f" ({fld} corrected)"))
+        pending.sort(key=lambda t: t[0])
         dup_rows.clear()
+        fix_rows.clear()
         recs = []
-        for line, src_file, src_row, sid in now:
+        for _k, line, src_file, src_row, sid, defect, handling, extra in now:
             fw.write_text((line + style.line_end).encode("utf-8"), 1)
-            recs.append((fw.rows, sid, f"same seizure_id as {src_file} row {src_row}"))
+            if handling == "quarantine":
+                detail = f"same seizure_id as {src_file} row {src_row}"
+            else:
+                detail = U.earlier_detail(src_file, src_row) + extra
+            recs.append((fw.rows, sid, defect, handling, detail))
         if recs:
             ledger.add(
                 "seizures", name,
                 pl.DataFrame(
                     {
                         "row": [r[0] for r in recs], "record_id": [r[1] for r in recs],
-                        "defect": "duplicate_seizure", "handling": "quarantine", "detail": [r[2] for r in recs],
+                        "defect": [r[2] for r in recs], "handling": [r[3] for r in recs],
+                        "detail": [r[4] for r in recs],
                     }
                 ),
             )
         meta = fw.close()
         rows_by_kind["seizures"] += meta["rows"]
         files.append({"kind": "seizures", "name": name, "role": "normal", **meta})
+    assert not pending, "seizure rows left for a file after the last one"
 
-    # 4. Multiple sales (Demand Letter 3), one file per report month
+    # 4. Multiple sales (Demand Letter 3), one file per report month; some rows are sent
+    #    again unchanged in a later month's file
     dw = DL3Writer(tw)
     rmonth = P.months_of(reports["report_day"])
     dl3_files = [
         (f"dl3_multiple_sales_{_month_label(int(rmonth[s]))}.csv", s, e, _style(rng_files, "multiple_sales"))
         for s, e in _runs(rmonth)
     ]
+    d_starts = np.array([s for _n, s, _e, _st in dl3_files], dtype=np.int64)
+    d_names = [n for n, *_ in dl3_files]
+    d_upd = U.choose_dl3_resends(seed, urates, reports, d_starts)
+    superseded |= {("multiple_sales", d_names[f]) for f in d_upd.source_files()}
+
+    def dl3_ids(pos):
+        return T.concat("DL3-", T.zfill(reports["ryear"][pos], 4), "-", T.zfill(reports["rid"][pos], 6))
+
+    d_extras = {
+        f: Extra(d_upd.pos[sel], lambda sel=sel: _update_ledger(d_upd, sel, dl3_ids, d_names, d_starts))
+        for f, sel in d_upd.by_target()
+    }
     files += _write_batched(
-        out, "multiple_sales", DL3_HEADER, dl3_files, lambda pos, segs: dw.chunk(reports, pos), ledger
+        out, "multiple_sales", DL3_HEADER, dl3_files, lambda pos, _x, _segs: dw.chunk(reports, pos), ledger, d_extras
     )
     rows_by_kind["multiple_sales"] = sum(f["rows"] for f in files if f["kind"] == "multiple_sales")
     rows_by_kind["licensees"] = sum(f["rows"] for f in files if f["kind"] == "licensees")
 
     # 5. File-level defects: extra files, so rejecting them loses nothing
-    file_defects = _file_defects(out, files, rates, np.random.default_rng([seed, 61]))
+    file_defects = _file_defects(out, files, rates, np.random.default_rng([seed, 61]), superseded)
     files.extend(file_defects)
     ledger.close()
+    _expect_ingest(files, ledger)
 
     counts = dict(sorted(ledger.counts.items()))
     for f in file_defects:
         counts[f"file_{f['role']}"] = counts.get(f"file_{f['role']}", 0) + 1
     expected = expected_figures(scale, rates)
+    expected_ingest = {}
+    for f in files:
+        if "expected_ingest" in f:
+            tot = expected_ingest.setdefault(f["kind"], dict.fromkeys(f["expected_ingest"], 0))
+            for k, v in f["expected_ingest"].items():
+                tot[k] += v
     manifest = {
         "generator": "tracepipe.generate",
         "version": GENERATOR_VERSION,
@@ -320,6 +443,7 @@ def generate(
         "scale": scale,
         "licensee_scale": plan.licensee_scale,
         "defect_rates": rates.to_dict(),
+        "update_rates": urates.to_dict(),
         "expected_figures": expected,
         "counts": {
             "rows_in_normal_files": rows_by_kind,
@@ -328,13 +452,30 @@ def generate(
             "trace_firearms_by_group": {
                 P.GROUP_NAMES[g]: int(c) for g, c in enumerate(np.bincount(pop.group, minlength=len(P.GROUP_NAMES)))
             },
+            "update_rows": {
+                kind: sum(
+                    n for (k, _f), h in ledger.by_file.items() if k == kind
+                    for hd, n in h.items() if hd in U.UPDATE_HANDLING
+                )
+                for kind in ("trace", "seizures", "multiple_sales")
+            },
             "defects": counts,
             "defects_by_handling": dict(sorted(ledger.handling.items())),
+            "expected_ingest": expected_ingest,
         },
         "files": files,
         "notes": {
             "roles": "normal files hold every row of the calibrated data; all other roles are extra copies or junk",
             "defects_csv": "one row per injected row-level defect; row is the 1-based data row (header excluded)",
+            "updates": (
+                "a later row for a key first sent in an earlier file is a new version (handling version_new, "
+                "version_changed) or identical to the current version (unchanged); the current version of "
+                "every key is the calibrated data"
+            ),
+            "expected_ingest": (
+                "per file, what the ingest reports when the landing folder is loaded in file-name order: "
+                "rows_read = rows_loaded + rows_quarantined, rows_loaded = rows_new + rows_changed + rows_unchanged"
+            ),
         },
     }
     (out / "_generator" / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -349,6 +490,51 @@ def generate(
         seconds=round(time.perf_counter() - started, 3),
         expected=expected,
     )
+
+
+FILE_HANDLING = {
+    "normal": "load",
+    "resent_same_bytes": "ignore_same_bytes",
+    "resent_new_bytes": "unchanged",
+    "truncated": "reject",
+    "empty": "reject",
+    "wrong_kind": "reject",
+    "bad_header": "reject",
+    "bad_encoding": "reject",
+}
+
+
+def _expect_ingest(files: list[dict], ledger: Ledger) -> None:
+    """Give every file its ``handling`` and every loadable file of a keyed kind
+    (trace, seizures, multiple sales) the row counts its ingest must report."""
+    by_name = {}
+    for f in files:
+        f["handling"] = FILE_HANDLING[f["role"]]
+        if f["kind"] == "licensees" or f["role"] != "normal":
+            continue
+        h = ledger.by_file.get((f["kind"], f["name"]), {})
+        quarantined = h.get("quarantine", 0)
+        changed = h.get("version_new", 0) + h.get("version_changed", 0)
+        unchanged = h.get("unchanged", 0)
+        f["expected_ingest"] = {
+            "rows_read": f["rows"],
+            "rows_loaded": f["rows"] - quarantined,
+            "rows_quarantined": quarantined,
+            "rows_new": f["rows"] - quarantined - changed - unchanged,
+            "rows_changed": changed,
+            "rows_unchanged": unchanged,
+        }
+        by_name[(f["kind"], f["name"])] = f
+    for f in files:
+        if f["role"] == "resent_new_bytes":
+            # the same rows as its source, loaded right after it: every row that is not
+            # quarantined is identical to the current version of its key
+            src = by_name[(f["kind"], f["source"])]["expected_ingest"]
+            q = src["rows_quarantined"]
+            f["expected_ingest"] = {
+                "rows_read": src["rows_read"], "rows_loaded": src["rows_read"] - q, "rows_quarantined": q,
+                "rows_new": 0, "rows_changed": 0, "rows_unchanged": src["rows_read"] - q,
+            }
 
 
 def _prepare(out: Path) -> None:
@@ -387,8 +573,12 @@ def _decode(data: bytes, encoding: str) -> str:
     return data.decode("cp1252" if encoding == "cp1252" else encoding)
 
 
-def _pick_source(rng, files, kind: str, used: set) -> dict | None:
-    cands = [f for f in files if f["kind"] == kind and f["role"] == "normal" and f["rows"] >= 5 and f["name"] not in used]
+def _pick_source(rng, files, kind: str, used: set, avoid: set = frozenset()) -> dict | None:
+    cands = [
+        f for f in files
+        if f["kind"] == kind and f["role"] == "normal" and f["rows"] >= 5 and f["name"] not in used
+        and (kind, f["name"]) not in avoid
+    ]
     if not cands:
         return None
     cands.sort(key=lambda f: (f["rows"], f["name"]))
@@ -403,7 +593,12 @@ def _record(out: Path, kind: str, name: str, data: bytes, role: str, **extra) ->
     return {"kind": kind, "name": name, "role": role, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), **extra}
 
 
-def _file_defects(out: Path, files: list[dict], rates: DefectRates, rng: np.random.Generator) -> list[dict]:
+def _file_defects(
+    out: Path, files: list[dict], rates: DefectRates, rng: np.random.Generator, superseded: set = frozenset()
+) -> list[dict]:
+    """Extra files. A file re-sent with new bytes is copied from a file none of whose rows
+    has a later version (``superseded``), so each of its rows equals the current version
+    of its key whatever the order in which the files are loaded."""
     made: list[dict] = []
     used: set = set()
     cycle = ("trace", "multiple_sales", "seizures", "trace")
@@ -425,7 +620,7 @@ def _file_defects(out: Path, files: list[dict], rates: DefectRates, rng: np.rand
 
     for i in range(rates.resent_new_bytes):
         kind = cycle[(i + 0) % len(cycle)] if i % 2 == 0 else "multiple_sales"
-        src = _pick_source(rng, files, kind, used)
+        src = _pick_source(rng, files, kind, used, superseded)
         if not src:
             continue
         text = _decode((out / kind / src["name"]).read_bytes(), src["encoding"])

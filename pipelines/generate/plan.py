@@ -188,6 +188,55 @@ class DefectRates:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class UpdateRates:
+    """Rates of record updates: rows sent again in a later file for a key already sent
+    (export-formats.md, "Delivery"). Each update is recorded in the manifest.
+
+    The later row is always the calibrated row, so once every key's current version is
+    taken (later export date, then later-loaded file, then later row) the data are
+    exactly the calibrated data and every figure is unchanged. Updated requests carry no
+    other defect (no malformed row, incomplete request, altered serial, repeat request,
+    unlisted dealer) and no request is updated twice. Trace rates are shares of all
+    trace requests; a request can only be chosen when a later month's file exists.
+    """
+
+    #: Trace requests with a completed final result (purchaser identified, dealer
+    #: identified without purchaser, too old, dealer out of business) first written
+    #: PENDING in their request month's file, without dealer and purchaser fields, and
+    #: written again complete in a later month's file.
+    pending_completed: float = 0.02
+    #: Trace requests first written with one wrong but valid value (a misspelt city, a
+    #: wrong model or calibre, another real Mexican state), corrected in a later month's file.
+    corrected_row: float = 0.005
+    #: Trace requests written again, unchanged, in a later month's file.
+    identical_resend: float = 0.005
+    #: Share of seizure rows first written with a wrong model or calibre, corrected in the
+    #: next year's file.
+    corrected_seizure: float = 0.005
+    #: Share of multiple-sale rows written again, unchanged, in a later month's file.
+    dl3_resend: float = 0.005
+    #: A later trace or multiple-sale version is 1 to this many month files later.
+    max_months_later: int = 3
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if value < 0:
+                raise ValueError(f"UpdateRates.{name} is negative")
+        if self.pending_completed + self.corrected_row + self.identical_resend > 1:
+            raise ValueError("UpdateRates: trace update shares sum to more than 1")
+        if self.max_months_later < 1:
+            raise ValueError("UpdateRates.max_months_later must be at least 1")
+
+    @classmethod
+    def none(cls) -> UpdateRates:
+        """No updates: every key is sent once (duplicate_seizure aside, a DefectRates field)."""
+        return cls(pending_completed=0, corrected_row=0, identical_resend=0, corrected_seizure=0, dl3_resend=0)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 # --- integer arithmetic --------------------------------------------------------------------
 
 

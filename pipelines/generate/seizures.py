@@ -12,6 +12,7 @@ import polars as pl
 
 from pipelines.generate import catalog
 from pipelines.generate import text as T
+from pipelines.generate import updates as U
 from pipelines.generate.plan import GAO_YEARS, DefectRates, Plan, round_half_up
 from pipelines.generate.rand import Hasher, format_serials, serial_numbers
 
@@ -102,7 +103,13 @@ class SeizureWriter:
         self.type_t = T.table(en)
         self.entry_type = np.array([en.index(t) for t in self.cat.ftype])
 
-    def chunk(self, idx: np.ndarray, style, row_offset: int, file_name: str, dup_rows: dict) -> tuple[bytes, pl.DataFrame | None]:
+    def chunk(
+        self, idx: np.ndarray, style, row_offset: int, file_name: str, dup_rows: dict, fix_rows: dict | None = None
+    ) -> tuple[bytes, pl.DataFrame | None]:
+        """CSV lines of the seizure rows ``idx`` (sorted) and their defects. Rows that
+        will be sent again are remembered in ``dup_rows`` (their line); rows corrected in
+        the next file (``r["fix"]``) are written with a wrong model or calibre here and
+        their calibrated line remembered in ``fix_rows``."""
         h, r = self.h, self.r
         n = len(idx)
         fid = r["fid"][idx]
@@ -168,6 +175,21 @@ class SeizureWriter:
                 data, style.line_end, np.flatnonzero(wrong),
                 lambda line, i: line + ",EXTRA" if detail[i].endswith("13") else line[:-1],
             )
+        # corrections: the calibrated line is kept for the next file, a wrong one written here
+        fixes = np.flatnonzero(np.isin(idx, r["fix"])) if fix_rows is not None and "fix" in r else []
+        if len(fixes):
+            right = data.decode("utf-8").split(style.line_end)
+            field = h.below(fid[fixes], "s-fix-field", len(U.SEIZURE_FIELDS))
+            e = entry[fixes]
+            sub = {c: cols[c].gather(fixes) for c in SEIZURE_HEADER}
+            wrong_model = T.pick(self.cat.models_u_t, U.other_value(h, fid[fixes], "s-fix-model", self.cat.model_uidx[e], len(self.cat.models_u)))
+            wrong_cal = T.pick(self.cat.calibers_u_t, U.other_value(h, fid[fixes], "s-fix-caliber", self.cat.caliber_uidx[e], len(self.cat.calibers_u)))
+            sub["model"] = T.where(field == 0, wrong_model, sub["model"])
+            sub["caliber"] = T.where(field == 1, wrong_cal, sub["caliber"])
+            wrong = dict(zip(fixes.tolist(), T.csv_chunk(sub, style.line_end).decode("utf-8").split(style.line_end), strict=False))
+            data = T.patch_lines(data, style.line_end, fixes, lambda _line, i: wrong[i])
+            for j, i in enumerate(fixes.tolist()):
+                fix_rows[int(idx[i])] = (right[i], file_name, row_offset + 1 + i, sid[i], U.SEIZURE_FIELDS[int(field[j])])
         # remember the rows that will be sent again
         dups = np.flatnonzero(np.isin(idx, r["dup"]))
         if len(dups):

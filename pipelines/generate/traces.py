@@ -16,6 +16,7 @@ import polars as pl
 from pipelines.generate import catalog
 from pipelines.generate import population as P
 from pipelines.generate import text as T
+from pipelines.generate import updates as U
 from pipelines.generate.licensees import NIL_SEQ_BASE, Licensees, expiry_code
 from pipelines.generate.plan import RESULTS, DefectRates, R
 from pipelines.generate.rand import SERIAL_FORMATS, Hasher, format_serials, serial_numbers
@@ -97,6 +98,13 @@ class Catalogue:
         self.model_t = T.table(self.model)
         self.caliber_t = T.table(self.caliber)
         self.country_t = T.table(self.country)
+        # distinct models and calibres, for corrections (a wrong value is another one)
+        self.models_u = sorted(set(self.model))
+        self.model_uidx = np.array([self.models_u.index(m) for m in self.model])
+        self.models_u_t = T.table(self.models_u)
+        self.calibers_u = sorted(set(self.caliber))
+        self.caliber_uidx = np.array([self.calibers_u.index(c) for c in self.caliber])
+        self.calibers_u_t = T.table(self.calibers_u)
 
     def choose(self, u: np.ndarray, pool: np.ndarray, cls: np.ndarray, dl3: np.ndarray) -> np.ndarray:
         out = np.zeros(len(u), dtype=np.int64)
@@ -313,13 +321,26 @@ class TraceWriter:
         return T.where(has, lic, None), dstate
 
     # ---------------------------------------------------------------------------------
-    def chunk(self, pos: np.ndarray, dmy: np.ndarray, spanish_share: np.ndarray) -> tuple[bytes, pl.DataFrame | None]:
-        """CSV lines (UTF-8, LF, no header) of the requests at sorted positions ``pos``,
-        and the defects injected in them (column ``i``: position in ``pos``).
+    def corrected_fields(self, pos: np.ndarray) -> np.ndarray:
+        """Which field (``updates.TRACE_FIELDS``) a correction of the request at ``pos``
+        changes: a recovery state only in Mexico, a city only where there is one."""
+        rid = pos.astype(np.int64) + (1 << 40)
+        country = self.pop.country[self.pop.req_fid[pos]]
+        field = self.h.below(rid, "fix-field", len(U.TRACE_FIELDS))
+        field = np.where((field == U.F_STATE) & (country != P.C_MX), U.F_CITY, field)
+        return np.where((field == U.F_CITY) & (country == P.C_ZZ), U.F_MODEL, field)
+
+    def chunk(
+        self, pos: np.ndarray, dmy: np.ndarray, spanish_share: np.ndarray, variant: np.ndarray | None = None
+    ) -> tuple[bytes, pl.DataFrame | None]:
+        """CSV lines (UTF-8, LF, no header) of the requests at positions ``pos``, and the
+        defects injected in them (column ``i``: position in ``pos``).
 
         ``dmy`` (per row) writes dates day-first; ``spanish_share`` (per row) is the share
         of Mexican rows typed with Spanish firearm words. Both are per-file properties:
-        a chunk may hold several small files, which the caller splits again."""
+        a chunk may hold several small files, which the caller splits again. ``variant``
+        (per row, ``updates.V_*``) writes a row as an earlier version of the request:
+        pending, or with one wrong value; 0 (default) is the calibrated row."""
         h, pop, rates = self.h, self.pop, self.rates
         n = len(pos)
         fid = pop.req_fid[pos].astype(np.int64)
@@ -477,6 +498,32 @@ class TraceWriter:
         cols["purchaser_dob"] = dates(np.where(pi, pur_day - age, T.NO_DAY))
         dealer_state = np.array(catalog.SOURCE_STATES + ("TX",))[np.where(dstate >= 0, dstate, 0)]
         cols["purchaser_address"] = T.where(pi, self.people.addresses(self.h, fid, dealer_state), None)
+
+        # earlier versions of updated requests (never malformed or otherwise defective)
+        if variant is not None and variant.any():
+            pend = variant == U.V_PENDING
+            if pend.any():
+                cols["trace_status"] = T.where(pend, "PENDING", cols["trace_status"])
+                cols["trace_result"] = T.where(pend, "PENDING", cols["trace_result"])
+                for c in ("ffl_license_number", "purchase_date", "purchaser_name", "purchaser_dob", "purchaser_address"):
+                    cols[c] = T.where(pend, None, cols[c])
+            fix = variant == U.V_CORRECTED
+            if fix.any():
+                field = np.where(fix, self.corrected_fields(pos), -1)
+                m = field == U.F_MODEL
+                alt = U.other_value(h, rid, "fix-model", cat.model_uidx[entry], len(cat.models_u))
+                cols["model"] = T.where(m, T.pick(cat.models_u_t, alt), cols["model"])
+                m = field == U.F_CALIBER
+                alt = U.other_value(h, rid, "fix-caliber", cat.caliber_uidx[entry], len(cat.calibers_u))
+                cols["caliber"] = T.where(m, T.pick(cat.calibers_u_t, alt), cols["caliber"])
+                m = field == U.F_STATE
+                alt = U.other_value(h, rid, "fix-state", st, len(pl_.state_w))
+                cols["recovery_state"] = T.where(m, T.pick(pl_.state_forms, alt * pl_.STATE_FORMS + form), cols["recovery_state"])
+                m = np.flatnonzero(field == U.F_CITY)
+                if len(m):
+                    right = cols["recovery_city"].gather(m).to_list()
+                    wrong = [U.misspell(c, u_) for c, u_ in zip(right, h.u(rid[m], "fix-city").tolist(), strict=True)]
+                    cols["recovery_city"] = cols["recovery_city"].clone().scatter(m, pl.Series(wrong, dtype=pl.Utf8))
 
         # malformed rows: one unambiguous fault each
         defects = []
