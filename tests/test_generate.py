@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -23,7 +24,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.generate import DEFAULT_SEED, DefectRates, expected_figures, generate
+from pipelines.generate import DEFAULT_SEED, DefectRates, UpdateRates, expected_figures, generate
+from pipelines.generate.catalog import MEXICAN_STATES
 
 # Copies kept in the repository: the published figures as a dbt seed, the real ATF sample as test data.
 REFERENCE = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "gao_16_223_figures.csv"
@@ -130,7 +132,9 @@ def parse_date(value: str, style: str) -> dt.date | None:
 
 
 def read_files(folder: Path, columns: list[str], date_columns: list[str]):
-    """Rows of every readable file whose header is the contract's, with its date style."""
+    """Rows of every readable file whose header is the contract's, in file-name order
+    (the order files land), with the file's date style: (file, style, row), where row is
+    None for a row with the wrong number of fields."""
     seen_bytes = set()
     for path in sorted(folder.iterdir()):
         data = path.read_bytes()
@@ -149,38 +153,119 @@ def read_files(folder: Path, columns: list[str], date_columns: list[str]):
         dmy = sum(bool(DMY_RE.match(r[p])) for r in body[:1000] for p in positions)
         iso = sum(bool(ISO_RE.match(r[p])) for r in body[:1000] for p in positions)
         style = "%d/%m/%Y" if dmy > iso else "%Y-%m-%d"
-        for row in body:
-            yield path.name, style, dict(zip(columns, [v.strip() for v in row], strict=True))
+        for row in records[1:]:
+            if len(row) != len(columns):
+                yield path.name, style, None
+            else:
+                yield path.name, style, dict(zip(columns, [v.strip() for v in row], strict=True))
+
+
+# The export date of a file: the first date in its name written YYYY-MM-DD, YYYYMMDD or
+# YYYY-MM (separators - or _); a name without one counts as exported the day it is loaded.
+EXPORT_DATE = re.compile(r"(?<!\d)(\d{4})(?:([-_])(\d{2})(?:\2(\d{2}))?|(\d{2})(\d{2}))(?!\d)")
+
+
+def export_date(name: str) -> dt.date | None:
+    for m in EXPORT_DATE.finditer(name):
+        year, month, day = int(m[1]), int(m[3] or m[5]), int(m[4] or m[6] or 1)
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            continue
+    return None
+
+
+def trace_ok(r: dict, d: dict) -> bool:
+    if not all(r[c] for c in ("trace_number", "request_date", "recovery_date", "recovery_country", "firearm_type")):
+        return False
+    if d["purchase_date"] and d["purchase_date"] > d["recovery_date"]:
+        return False
+    if d["recovery_date"] > d["request_date"]:
+        return False
+    if not ISO2.match(r["recovery_country"]) or (r["country_of_manufacture"] and not ISO2.match(r["country_of_manufacture"])):
+        return False
+    if norm(r["firearm_type"]) not in TYPE_CLASS:
+        return False
+    if (r["trace_status"] and r["trace_status"] not in STATUSES) or (r["trace_result"] and r["trace_result"] not in RESULTS):
+        return False
+    return not (r["ffl_license_number"] and not LICENSE.match(r["ffl_license_number"]))
+
+
+def seizure_ok(r: dict, d: dict) -> bool:
+    return bool(r["seizure_id"] and d["seizure_date"] and norm(r["firearm_type"]) in TYPE_CLASS and ISO2.match(r["destination_country"]))
+
+
+def dl3_ok(r: dict, d: dict) -> bool:
+    if not (r["report_id"] and d["report_date"] and LICENSE.match(r["ffl_license_number"])):
+        return False
+    return not (d["disposition_date"] and d["disposition_date"] > d["report_date"])
+
+
+# kind -> columns, date columns, record key, contract check
+KINDS = {
+    "trace": (TRACE_COLUMNS, ["request_date", "recovery_date", "purchase_date", "purchaser_dob"],
+              lambda r: r["trace_number"], trace_ok),
+    "seizures": (SEIZURE_COLUMNS, ["seizure_date"], lambda r: r["seizure_id"], seizure_ok),
+    "multiple_sales": (DL3_COLUMNS, ["report_date", "disposition_date", "purchaser_dob"],
+                       lambda r: (r["report_id"], r["manufacturer"], r["serial_number"]), dl3_ok),
+}
+
+
+def careful_load(root: Path, kind: str) -> tuple[dict, dict[str, Counter]]:
+    """Load the files of a kind as export-formats.md ("Delivery") says, files in name
+    order: a row that breaks the contract, or repeats a key within its file, is
+    quarantined; a later row for a known key is a new version, unless it is identical to
+    the current version (values trimmed, dates as dates), which changes nothing. The
+    current version of a key is the one of the later export date, then the later-loaded
+    file, then the later row.
+
+    Returns key -> (current row, its compared values), and per file the counts an
+    ingest reports (rows_read, rows_loaded, rows_quarantined, rows_new, rows_changed,
+    rows_unchanged)."""
+    columns, date_columns, key_of, ok = KINDS[kind]
+    current: dict = {}
+    counts: dict[str, Counter] = {}
+    today = dt.date.today()
+    files = itertools.groupby(read_files(root / kind, columns, date_columns), key=lambda t: t[0])
+    for seq, (name, items) in enumerate(files):
+        exported = export_date(name) or today
+        c = counts[name] = Counter()
+        in_file = set()
+        for number, (_n, style, r) in enumerate(items, 1):
+            c["rows_read"] += 1
+            if r is None:
+                c["rows_quarantined"] += 1
+                continue
+            d = {col: (parse_date(r[col], style) if r[col] else None) for col in date_columns}
+            if any(r[col] and d[col] is None for col in date_columns) or not ok(r, d):
+                c["rows_quarantined"] += 1
+                continue
+            key = key_of(r)
+            if key in in_file:
+                c["rows_quarantined"] += 1
+                continue
+            in_file.add(key)
+            c["rows_loaded"] += 1
+            values = tuple(d.get(col, r[col]) for col in columns)
+            r.update({f"_{col}": d[col] for col in date_columns})
+            r["_file"], r["_row"] = name, number
+            order = (exported, seq, number)
+            old = current.get(key)
+            if old is None:
+                c["rows_new"] += 1
+                current[key] = (order, r, values)
+            elif old[2] == values:
+                c["rows_unchanged"] += 1
+            else:
+                c["rows_changed"] += 1
+                if order > old[0]:
+                    current[key] = (order, r, values)
+    return {k: (r, values) for k, (_o, r, values) in current.items()}, counts
 
 
 def load_traces(root: Path) -> list[dict]:
-    """Trace rows that pass the contract, one per trace number."""
-    out, numbers = [], set()
-    dates = ["request_date", "recovery_date", "purchase_date", "purchaser_dob"]
-    for _name, style, r in read_files(root / "trace", TRACE_COLUMNS, dates):
-        if not all(r[c] for c in ("trace_number", "request_date", "recovery_date", "recovery_country", "firearm_type")):
-            continue
-        d = {c: (parse_date(r[c], style) if r[c] else None) for c in dates}
-        if any(r[c] and d[c] is None for c in dates):
-            continue
-        if d["purchase_date"] and d["purchase_date"] > d["recovery_date"]:
-            continue
-        if d["recovery_date"] > d["request_date"]:
-            continue
-        if not ISO2.match(r["recovery_country"]) or (r["country_of_manufacture"] and not ISO2.match(r["country_of_manufacture"])):
-            continue
-        if norm(r["firearm_type"]) not in TYPE_CLASS:
-            continue
-        if (r["trace_status"] and r["trace_status"] not in STATUSES) or (r["trace_result"] and r["trace_result"] not in RESULTS):
-            continue
-        if r["ffl_license_number"] and not LICENSE.match(r["ffl_license_number"]):
-            continue
-        if r["trace_number"] in numbers:
-            continue
-        numbers.add(r["trace_number"])
-        r.update({f"_{c}": d[c] for c in dates})
-        out.append(r)
-    return out
+    """The current version of every trace request that passes the contract."""
+    return [r for r, _values in careful_load(root, "trace")[0].values()]
 
 
 def flag(r: dict) -> dict:
@@ -251,7 +336,8 @@ def load_licensees(root: Path) -> dict[dt.date, pl.DataFrame]:
 
 def count_figures(root: Path) -> dict:
     """GAO-16-223's figures counted from the files under ``root`` with METHOD.md."""
-    traces = load_traces(root)
+    loads = {kind: careful_load(root, kind) for kind in KINDS}
+    traces = [r for r, _values in loads["trace"][0].values()]
     mark_repeats(traces)
     snaps = load_licensees(root)
     months = sorted(snaps)
@@ -293,30 +379,14 @@ def count_figures(root: Path) -> dict:
         states[stable[valid[-1] if valid else holding[0]][key]] += 1
     known = sum(states.values())
 
-    seizures, sid = Counter(), set()
-    for _n, style, r in read_files(root / "seizures", SEIZURE_COLUMNS, ["seizure_date"]):
-        day = parse_date(r["seizure_date"], style) if r["seizure_date"] else None
-        if not (r["seizure_id"] and day and norm(r["firearm_type"]) in TYPE_CLASS and ISO2.match(r["destination_country"])):
-            continue
-        if r["seizure_id"] in sid:
-            continue
-        sid.add(r["seizure_id"])
-        if r["destination_country"] == "MX" and 2009 <= day.year <= 2014:
+    seizures = Counter()
+    for r, _values in loads["seizures"][0].values():
+        if r["destination_country"] == "MX" and 2009 <= r["_seizure_date"].year <= 2014:
             seizures[TYPE_CLASS[norm(r["firearm_type"])]] += 1
 
     first_report: dict[tuple[str, str], dt.date] = {}
-    keys = set()
-    for _n, style, r in read_files(root / "multiple_sales", DL3_COLUMNS, ["report_date", "disposition_date", "purchaser_dob"]):
-        rd = parse_date(r["report_date"], style) if r["report_date"] else None
-        if not (r["report_id"] and rd and LICENSE.match(r["ffl_license_number"])):
-            continue
-        dd = parse_date(r["disposition_date"], style) if r["disposition_date"] else None
-        if r["disposition_date"] and (dd is None or dd > rd):
-            continue
-        key = (r["report_id"], r["manufacturer"], r["serial_number"])
-        if key in keys:
-            continue
-        keys.add(key)
+    for r, _values in loads["multiple_sales"][0].values():
+        rd = r["_report_date"]
         rifle = (norm(r["manufacturer"]), SEPARATORS.sub("", norm(r["serial_number"])))
         first_report[rifle] = min(rd, first_report.get(rifle, rd))
     # a rifle counts once, in the year of its earliest report
@@ -360,6 +430,7 @@ def count_figures(root: Path) -> dict:
         "not_listed": not_listed,
         "traces": traces,
         "repeats": sum(r["_repeat"] for r in traces),
+        "ingest_counts": {kind: counts for kind, (_current, counts) in loads.items()},
     }
 
 
@@ -544,6 +615,13 @@ def test_scale_1_reproduces_every_gao_figure_exactly(tmp_path):
     extra = expected_figures(1.0)["extra"]
     assert counted["not_listed"] == extra["us_sourced_dealer_not_in_listing"] > 0
     assert dict(counted["states"]) == extra["source_state_counts"]
+    # with the updates applied (current versions), and the ingest counts the manifest expects
+    manifest = json.loads((out / "_generator" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["defects"]["pending_completed"] == int(0.02 * manifest["counts"]["trace_requests"] + 0.5)
+    for f in manifest["files"]:
+        if "expected_ingest" in f:
+            c = counted["ingest_counts"][f["kind"]][f["name"]]
+            assert {k: c.get(k, 0) for k in f["expected_ingest"]} == f["expected_ingest"], f["name"]
 
 
 # --- ground truth --------------------------------------------------------------------------------
@@ -599,6 +677,7 @@ def test_flags_recounted_from_the_files_match_the_ledger(small):
     read = {
         row["trace_number"]
         for _n, _s, row in read_files(small / "trace", TRACE_COLUMNS, ["request_date"])
+        if row is not None
     }
     loaded = {r["trace_number"] for r in traces}
     quarantined = {r["record_id"] for r in rows if r["handling"] == "quarantine" and r["defect"] != "wrong_field_count"}
@@ -613,13 +692,24 @@ def test_every_defect_kind_is_present_at_default_rates(manifest):
         "incomplete_request", "altered_serial", "repeat_request", "dealer_not_in_listing", "bad_date",
         "impossible_date", "purchase_after_recovery", "unknown_code", "wrong_field_count",
         "missing_required", "duplicate_seizure", "dl3_reported_again",
+        "pending_completed", "corrected_row", "identical_resend",
     }
     assert row_kinds <= {k for k, v in counts.items() if v > 0}
     roles = Counter(f["role"] for f in manifest["files"])
     for role in ("resent_same_bytes", "resent_new_bytes", "truncated", "empty", "wrong_kind", "bad_header", "bad_encoding"):
         assert roles[role] >= 1, role
     handling = manifest["counts"]["defects_by_handling"]
-    assert set(handling) == {"quarantine", "flag_incomplete", "flag_altered", "flag_duplicate", "dealer_not_in_listing"}
+    # a later row for a key already sent is a version (it changes the record) or an
+    # identical re-send (unchanged), not a quarantined duplicate
+    assert set(handling) == {
+        "quarantine", "flag_incomplete", "flag_altered", "flag_duplicate", "dealer_not_in_listing",
+        "version_new", "version_changed", "unchanged",
+    }
+    assert {f["role"]: f["handling"] for f in manifest["files"]} == {
+        "normal": "load", "resent_same_bytes": "ignore_same_bytes", "resent_new_bytes": "unchanged",
+        "truncated": "reject", "empty": "reject", "wrong_kind": "reject", "bad_header": "reject",
+        "bad_encoding": "reject",
+    }
 
 
 def test_file_level_defects_are_recognisable_and_lose_nothing(small, manifest):
@@ -637,6 +727,9 @@ def test_file_level_defects_are_recognisable_and_lose_nothing(small, manifest):
         elif role == "resent_new_bytes":
             original = decode((small / f["kind"] / f["source"]).read_bytes())
             assert data != (small / f["kind"] / f["source"]).read_bytes()
+            # no row of the source has a later version: every row of the copy is the
+            # current version of its key, whatever the load order
+            assert not [r for r in ledger(small) if r["kind"] == f["kind"] and earlier_version(r)[0] == f["source"]]
             assert decode(data).replace("\r\n", "\n") == original.replace("\r\n", "\n")
         elif role == "bad_encoding":
             assert data.startswith((b"\xff\xfe", b"\xfe\xff"))
@@ -657,11 +750,16 @@ def test_without_defects_nothing_is_injected(tmp_path):
         missing_required=0, duplicate_seizure=0, dl3_reported_again=0, resent_same_bytes=0, resent_new_bytes=0,
         truncated=0, empty=0, wrong_kind=0, bad_header=0, bad_encoding=0,
     )
-    summary = generate(out=tmp_path / "clean", scale=0.01, seed=3, defects=none)
+    summary = generate(out=tmp_path / "clean", scale=0.01, seed=3, defects=none, updates=UpdateRates.none())
     assert summary.defects == {}
     assert ledger(tmp_path / "clean") == []
     counted = count_figures(tmp_path / "clean")
     assert counted["gao"] == expected_figures(0.01, none)["gao"]
+    # without defects but with the default updates, only updates are recorded
+    summary = generate(out=tmp_path / "updates", scale=0.01, seed=3, defects=none)
+    assert set(summary.defects) == {"pending_completed", "corrected_row", "identical_resend"}
+    assert {r["handling"] for r in ledger(tmp_path / "updates")} == {"version_new", "version_changed", "unchanged"}
+    assert count_figures(tmp_path / "updates")["gao"] == counted["gao"]
 
 
 def test_defect_rates_are_validated():
@@ -669,6 +767,12 @@ def test_defect_rates_are_validated():
         DefectRates(incomplete_request=0.3, altered_serial=0.3)
     with pytest.raises(ValueError, match="negative"):
         replace(DefectRates(), repeat_request=-0.1)
+    with pytest.raises(ValueError, match="negative"):
+        UpdateRates(corrected_row=-0.01)
+    with pytest.raises(ValueError, match="more than 1"):
+        UpdateRates(pending_completed=0.6, identical_resend=0.5)
+    with pytest.raises(ValueError, match="max_months_later"):
+        UpdateRates(max_months_later=0)
 
 
 def test_higher_rates_give_more_defects_and_the_same_figures(tmp_path):
@@ -678,3 +782,185 @@ def test_higher_rates_give_more_defects_and_the_same_figures(tmp_path):
     assert summary.defects["repeat_request"] > 150
     assert summary.defects["bad_date"] > 10
     assert count_figures(tmp_path / "more")["gao"] == base
+
+
+# --- record updates ------------------------------------------------------------------------------
+
+UPDATE_HANDLING = {"version_new", "version_changed", "unchanged"}
+EARLIER = re.compile(r"earlier version (\S+) row (\d+)")
+COMPLETED = {"PURCHASER_IDENTIFIED", "FFL_IDENTIFIED_NO_PURCHASER", "TOO_OLD", "FFL_OUT_OF_BUSINESS_RECORDS_MISSING"}
+PENDING_BLANK = ("ffl_license_number", "purchase_date", "purchaser_name", "purchaser_dob", "purchaser_address")
+INGEST_COUNTS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_new", "rows_changed", "rows_unchanged")
+
+
+def earlier_version(r: dict) -> tuple[str | None, int | None]:
+    m = EARLIER.search(r["detail"])
+    return (m[1], int(m[2])) if m else (None, None)
+
+
+def rows_by_file(root: Path, kind: str) -> dict[str, tuple[str, list[dict | None]]]:
+    columns, date_columns, *_ = KINDS[kind]
+    out: dict[str, tuple[str, list]] = {}
+    for name, style, r in read_files(root / kind, columns, date_columns):
+        out.setdefault(name, (style, []))[1].append(r)
+    return out
+
+
+def compared(kind: str, r: dict, style: str) -> dict:
+    """A row's values as an ingest compares them: trimmed, dates as dates."""
+    columns, date_columns, *_ = KINDS[kind]
+    return {c: (parse_date(r[c], style) if c in date_columns and r[c] else r[c]) for c in columns}
+
+
+def mexican_state_of() -> dict[str, str]:
+    """Every written form of a Mexican state (normalised) -> its INEGI code."""
+    out = {}
+    for code, name, _w, _cities, aliases in MEXICAN_STATES:
+        for form in (name, name.upper(), name.lower(), code, str(int(code)), *aliases):
+            out[norm(form)] = code
+    return out
+
+
+def test_updates_are_recorded_at_their_rates(small, manifest):
+    rows = ledger(small)
+    rates = UpdateRates()
+    assert manifest["update_rates"] == rates.to_dict()
+    updates = [r for r in rows if r["handling"] in UPDATE_HANDLING]
+    got = Counter((r["kind"], r["defect"]) for r in updates)
+
+    def count(rate, n):
+        return max(1, int(rate * n + 0.5))
+
+    n_trace = manifest["counts"]["trace_requests"]
+    assert got[("trace", "pending_completed")] == count(rates.pending_completed, n_trace)
+    assert got[("trace", "corrected_row")] == count(rates.corrected_row, n_trace)
+    assert got[("trace", "identical_resend")] == count(rates.identical_resend, n_trace)
+    in_files = manifest["counts"]["rows_in_normal_files"]
+    seizure_rows = in_files["seizures"] - sum(
+        r["kind"] == "seizures" and r["defect"] in ("duplicate_seizure", "corrected_row") for r in rows
+    )
+    assert got[("seizures", "corrected_row")] == count(rates.corrected_seizure, seizure_rows)
+    dl3_rows = in_files["multiple_sales"] - got[("multiple_sales", "identical_resend")]
+    assert got[("multiple_sales", "identical_resend")] == count(rates.dl3_resend, dl3_rows)
+    # each kind of update has one handling
+    pairs = {(r["defect"], r["handling"]) for r in updates}
+    assert {("pending_completed", "version_new"), ("corrected_row", "version_changed"), ("identical_resend", "unchanged")} <= pairs
+    assert pairs <= {
+        ("pending_completed", "version_new"), ("corrected_row", "version_changed"),
+        ("identical_resend", "unchanged"), ("duplicate_seizure", "unchanged"),
+    }
+    # seizures sent twice: in the same file a duplicate key, in the next file unchanged
+    for r in rows:
+        if r["defect"] == "duplicate_seizure":
+            same = r["detail"].startswith("same seizure_id as ")
+            assert r["handling"] == ("quarantine" if same else "unchanged"), r
+    assert manifest["counts"]["update_rows"] == {
+        kind: sum(r["kind"] == kind for r in updates) for kind in ("trace", "seizures", "multiple_sales")
+    }
+
+
+def test_each_update_is_a_later_version_of_its_key_in_a_later_file(small, manifest):
+    updates = [r for r in ledger(small) if r["handling"] in UPDATE_HANDLING]
+    assert updates
+    tables = {kind: rows_by_file(small, kind) for kind in KINDS}
+    normal = {
+        kind: sorted(f["name"] for f in manifest["files"] if f["kind"] == kind and f["role"] == "normal") for kind in KINDS
+    }
+    state_of = mexican_state_of()
+    max_later = UpdateRates().max_months_later
+    for r in updates:
+        kind = r["kind"]
+        columns, _dates, key_of, _ok = KINDS[kind]
+        early_name, early_row = earlier_version(r)
+        assert early_name in normal[kind] and r["file"] in normal[kind], r
+        style_l, rows_l = tables[kind][r["file"]]
+        style_e, rows_e = tables[kind][early_name]
+        later, early = rows_l[int(r["row"]) - 1], rows_e[early_row - 1]
+        assert key_of(later) == key_of(early), r
+        assert later[columns[0]] == r["record_id"], r
+        step = normal[kind].index(r["file"]) - normal[kind].index(early_name)
+        if kind == "seizures":
+            assert step == 1, r  # the next year's file
+        else:
+            assert 1 <= step <= max_later, r
+            assert export_date(r["file"]) > export_date(early_name), r
+        a, b = compared(kind, early, style_e), compared(kind, later, style_l)
+        diff = [c for c in columns if a[c] != b[c]]
+        if r["defect"] == "pending_completed":
+            assert kind == "trace"
+            assert early["trace_status"] == early["trace_result"] == "PENDING", r
+            assert not any(early[c] for c in PENDING_BLANK), r
+            assert later["trace_status"] == "COMPLETED" and later["trace_result"] in COMPLETED, r
+            assert {"trace_status", "trace_result"} <= set(diff) <= {"trace_status", "trace_result", *PENDING_BLANK}, r
+        elif r["defect"] == "corrected_row":
+            field = re.search(r"\((\w+) corrected\)", r["detail"])[1]
+            assert diff == [field], (r, diff)
+            assert early[field] and norm(early[field]) != norm(later[field]), r
+            if field == "recovery_state":
+                # another real Mexican state, written in the same way
+                assert state_of[norm(early[field])] != state_of[norm(later[field])], r
+        else:
+            assert diff == [], (r, diff)
+
+
+def test_update_rows_carry_no_other_defect_and_each_key_is_updated_once(small):
+    rows = ledger(small)
+    updated = [(r["kind"], r["record_id"]) for r in rows if r["handling"] in UPDATE_HANDLING]
+    keys = set(updated)
+    assert [r for r in rows if (r["kind"], r["record_id"]) in keys and r["handling"] not in UPDATE_HANDLING] == []
+    # a trace request or a seizure is updated at most once (a report id covers several rifles)
+    once = Counter(k for k in updated if k[0] != "multiple_sales")
+    assert max(once.values()) == 1
+
+
+def test_current_versions_are_exactly_the_calibrated_data(small, manifest, tmp_path):
+    plain = tmp_path / "plain"
+    generate(out=plain, scale=0.01, seed=DEFAULT_SEED, updates=UpdateRates.none())
+    plain_manifest = json.loads((plain / "_generator" / "manifest.json").read_text(encoding="utf-8"))
+    assert plain_manifest["counts"]["update_rows"] == {"trace": 0, "seizures": sum(
+        r["defect"] == "duplicate_seizure" and r["handling"] == "unchanged" for r in ledger(plain)
+    ), "multiple_sales": 0}
+    for kind in KINDS:
+        current = {k: values for k, (_r, values) in careful_load(small, kind)[0].items()}
+        calibrated = {k: values for k, (_r, values) in careful_load(plain, kind)[0].items()}
+        assert len(current) == len(calibrated), kind
+        assert current == calibrated, kind
+    # the updates came on top of the calibrated rows, as recorded
+    rows = ledger(small)
+    extra = Counter(r["kind"] for r in rows if r["handling"] in UPDATE_HANDLING and r["defect"] != "duplicate_seizure")
+    plain_rows, rows_now = plain_manifest["counts"]["rows_in_normal_files"], manifest["counts"]["rows_in_normal_files"]
+    assert {k: rows_now[k] - plain_rows[k] for k in rows_now} == {"trace": extra["trace"], "seizures": extra["seizures"], "licensees": 0, "multiple_sales": extra["multiple_sales"]}
+    # the rest of the data does not depend on the update rates
+    assert file_digests(plain / "licensees") == file_digests(small / "licensees")
+    assert plain_manifest["expected_figures"] == manifest["expected_figures"]
+
+
+def test_manifest_expects_the_ingest_counts_of_a_careful_load(small, manifest):
+    for kind in KINDS:
+        _current, counts = careful_load(small, kind)
+        expected = {f["name"]: f["expected_ingest"] for f in manifest["files"] if f["kind"] == kind and "expected_ingest" in f}
+        assert {name: {k: c.get(k, 0) for k in INGEST_COUNTS} for name, c in counts.items()} == expected, kind
+        for e in expected.values():
+            assert e["rows_read"] == e["rows_loaded"] + e["rows_quarantined"]
+            assert e["rows_loaded"] == e["rows_new"] + e["rows_changed"] + e["rows_unchanged"]
+        assert manifest["counts"]["expected_ingest"][kind] == {k: sum(e[k] for e in expected.values()) for k in INGEST_COUNTS}
+    # files that are not loaded have no expected counts
+    for f in manifest["files"]:
+        assert ("expected_ingest" in f) == (f["kind"] != "licensees" and f["role"] in ("normal", "resent_new_bytes")), f["name"]
+    resent = [f for f in manifest["files"] if f["role"] == "resent_new_bytes"]
+    assert resent and all(f["expected_ingest"]["rows_unchanged"] > 0 and f["expected_ingest"]["rows_new"] == 0 for f in resent)
+    totals = manifest["counts"]["expected_ingest"]["trace"]
+    assert totals["rows_changed"] > 0 and totals["rows_unchanged"] > 0
+
+
+def test_higher_update_rates_give_more_updates_and_the_same_figures(tmp_path):
+    more = UpdateRates(pending_completed=0.1, corrected_row=0.05, identical_resend=0.05, corrected_seizure=0.05, dl3_resend=0.05)
+    out = tmp_path / "more"
+    summary = generate(out=out, scale=0.01, seed=DEFAULT_SEED, updates=more)
+    n_trace = json.loads((out / "_generator" / "manifest.json").read_text())["counts"]["trace_requests"]
+    got = Counter((r["kind"], r["defect"]) for r in ledger(out) if r["handling"] in UPDATE_HANDLING)
+    assert got[("trace", "pending_completed")] == int(0.1 * n_trace + 0.5)
+    assert got[("trace", "corrected_row")] == got[("trace", "identical_resend")] == int(0.05 * n_trace + 0.5)
+    assert got[("seizures", "corrected_row")] >= 3 and got[("multiple_sales", "identical_resend")] >= 10
+    assert summary.defects["pending_completed"] == got[("trace", "pending_completed")]
+    assert count_figures(out)["gao"] == expected_figures(0.01)["gao"]
