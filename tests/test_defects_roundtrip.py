@@ -1,7 +1,11 @@
 """Every defect the generator records in its ground-truth manifest ends where it should:
 malformed rows in quarantine (same file, same row), unusable files set aside whole,
 re-sent files loaded once, incomplete requests, altered serials and repeat requests
-flagged by the models, unlisted dealers reported as such."""
+flagged by the models, unlisted dealers reported as such; and every record update as
+the manifest says: a later row for a known key loaded as a new version (handling
+``version_new``, ``version_changed``), a row identical to the current version loaded but
+counted unchanged (``unchanged``), never quarantined, with each file's counts as the
+manifest's ``expected_ingest``."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pipelines import steps
 from pipelines.generate import generate
 
 REJECTED_ROLES = {"truncated", "empty", "wrong_kind", "bad_header", "bad_encoding"}
+VERSION_HANDLING = {"version_new", "version_changed"}
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +72,13 @@ def test_unusable_files_are_rejected_whole_and_resent_files_load_once(loaded):
         elif role == "resent_same_bytes":
             assert status[key]["status"] == "duplicate_content", key
         elif role == "resent_new_bytes":
+            # the same rows under a new name: every row that passes the contract is
+            # identical to the current version of its key, loaded but counted unchanged
             got = status[key]
-            assert got["rows_loaded"] == 0 and got["rows_quarantined"] == got["rows_read"] > 0, key
+            assert f["handling"] == "unchanged"
+            assert got["status"] == "loaded", (key, got["reason"])
+            assert got["rows_unchanged"] == got["rows_loaded"] == got["rows_read"] - got["rows_quarantined"] > 0, key
+            assert got["rows_new"] == got["rows_changed"] == 0, key
         else:
             assert status[key]["status"] == "loaded", (key, status[key]["reason"])
 
@@ -115,3 +125,47 @@ def test_dealers_missing_from_the_listing_are_reported_not_dropped(loaded):
     )
     assert len(rows) == len(ids)
     assert {status for _, status in rows} == {"dealer_not_in_listing"}
+
+
+def test_every_file_counts_new_changed_and_unchanged_rows_as_the_manifest_expects(loaded):
+    _, manifest, _, summary = loaded
+    status = {(f["kind"], f["file_name"]): f for f in summary["files"]}
+    expected = [f for f in manifest["files"] if "expected_ingest" in f]
+    assert expected
+    for f in expected:
+        got = status[(f["kind"], f["name"])]
+        assert {k: got[k] for k in f["expected_ingest"]} == f["expected_ingest"], f["name"]
+    assert summary["rows_changed"] > 0 and summary["rows_unchanged"] > 0
+
+
+def test_update_rows_are_loaded_as_versions_or_counted_unchanged_never_quarantined(loaded):
+    settings, _, defects, _ = loaded
+    updates = [d for d in defects if d["handling"] in VERSION_HANDLING | {"unchanged"}]
+    assert {d["handling"] for d in updates} == VERSION_HANDLING | {"unchanged"}
+    for kind in sorted({d["kind"] for d in updates}):
+        quarantined = set(q(settings, f"select _file_name, _row_number from quarantine.{kind}"))
+        change = dict(
+            ((f, r), c) for f, r, c in q(settings, f"select _file_name, _row_number, _change from raw.{kind}")
+        )
+        for d in (d for d in updates if d["kind"] == kind):
+            where = (d["file"], int(d["row"]))
+            assert where not in quarantined, d
+            # loaded (in raw, with its file and row) as a version, or counted unchanged
+            assert change.get(where) == ("changed" if d["handling"] in VERSION_HANDLING else "unchanged"), d
+
+
+def test_models_use_the_current_version_of_updated_trace_requests(loaded):
+    settings, _, defects, _ = loaded
+    updated = sorted(
+        {d["record_id"] for d in defects if d["kind"] == "trace" and d["handling"] in VERSION_HANDLING | {"unchanged"}}
+    )
+    completed = {d["record_id"] for d in defects if d["defect"] == "pending_completed"}
+    assert updated and completed
+    rows = q(
+        settings,
+        "select trace_number, trace_result from intermediate.int_trace_requests_flagged "
+        "where trace_number in (select unnest(?))",
+        [updated],
+    )
+    assert sorted(t for t, _ in rows) == updated, "one row per updated trace request"
+    assert [t for t, result in rows if t in completed and result == "PENDING"] == []
