@@ -1,6 +1,10 @@
 """Airflow DAG: landed exports to a published, audited release of the trace marts.
 
-ingest -> transform (dbt build) -> audit (Great Expectations) -> publish -> report
+ingest -> plan -> transform (dbt build) -> audit (Great Expectations) -> publish -> report
+
+``plan`` stops the run (the tasks after it are skipped) when nothing changed since the
+current release: no new or retracted load, no changed code or reference data. Trigger
+with the param ``force`` to publish anyway, or ``full_refresh`` to rebuild every model.
 
 The work is in ``pipelines.steps``; this file only says when and in what order. Every
 step opens the DuckDB warehouse, works and closes it, and the steps form one chain with
@@ -11,7 +15,7 @@ fails the publish task with the reasons, and the previous release stays current.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 
 from pipelines import steps
 from pipelines.config import Settings
@@ -28,6 +32,12 @@ PUBLISHED_MARTS = Asset(name="tracepipe_published_marts", uri="file:///tracepipe
     tags=["tracepipe", "gao-16-223"],
     doc_md=__doc__,
     default_args={"retries": 0},
+    params={
+        "force": Param(False, type="boolean", description="publish even when nothing changed"),
+        "full_refresh": Param(
+            False, type="boolean", description="rebuild every incremental model from raw"
+        ),
+    },
 )
 def trace_pipeline():
     @task
@@ -39,12 +49,29 @@ def trace_pipeline():
             "rows_read": summary["rows_read"],
             "rows_loaded": summary["rows_loaded"],
             "rows_quarantined": summary["rows_quarantined"],
+            "rows_new": summary["rows_new"],
+            "rows_changed": summary["rows_changed"],
+            "rows_unchanged": summary["rows_unchanged"],
             "files": len(summary["files"]),
+            "misplaced": [m["path"] for m in summary["misplaced"]],
         }
+
+    @task.short_circuit
+    def plan(ingested: dict) -> dict | None:
+        """The run goes on only when a new release would differ from the current one."""
+        params = get_current_context()["params"]
+        planned = steps.plan(
+            Settings.from_env(), force=bool(params.get("force") or params.get("full_refresh"))
+        )
+        if not planned["changed"]:
+            print(planned["message"])
+            return None
+        return ingested
 
     @task
     def transform(ingested: dict) -> str:
-        steps.transform(Settings.from_env())
+        params = get_current_context()["params"]
+        steps.transform(Settings.from_env(), full_refresh=bool(params.get("full_refresh")))
         return ingested["run_id"]
 
     @task
@@ -59,7 +86,7 @@ def trace_pipeline():
     def report(published: dict, audit_summary: dict) -> dict:
         return steps.report(Settings.from_env(), audit_summary["run_id"])
 
-    audited = audit(transform(ingest()))
+    audited = audit(transform(plan(ingest())))
     report(publish(audited), audited)
 
 

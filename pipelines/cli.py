@@ -5,6 +5,7 @@
     tracepipe airflow           one run of the trace_pipeline DAG, in-process
     tracepipe generate          write calibrated sample exports
     tracepipe ingest | transform | audit | publish | report   one step
+    tracepipe retract FILE --reason "..."   take a loaded file back (by name or load id)
     tracepipe rollback          make the previous release current again
     tracepipe status            releases, loads and quarantine at a glance
 
@@ -38,17 +39,22 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _counts(f: dict) -> str:
+    """rows read = new + changed + unchanged + quarantined, as the ingest counted them."""
+    return (
+        f"read {f['rows_read']:,} = new {f['rows_new']:,} + changed {f['rows_changed']:,} "
+        f"+ unchanged {f['rows_unchanged']:,} + quarantined {f['rows_quarantined']:,}"
+    )
+
+
 def _print_ingest(summary: dict) -> None:
     files = summary["files"]
-    shown = [f for f in files if f["status"] != "already_loaded"]
-    print(
-        f"ingest: {len(shown)} new file(s); rows read {summary['rows_read']:,}, "
-        f"loaded {summary['rows_loaded']:,}, quarantined {summary['rows_quarantined']:,}"
-    )
+    shown = [f for f in files if f["status"] not in ("already_loaded", "retracted_before")]
+    print(f"ingest: {len(shown)} new file(s); rows {_counts(summary)}")
     for f in shown:
         line = f"  {f['status']:<17} {f['kind']}/{f['file_name']}"
         if f["status"] == "loaded":
-            line += f"  read {f['rows_read']:,}  loaded {f['rows_loaded']:,}  quarantined {f['rows_quarantined']:,}"
+            line += f"  {_counts(f)}"
         else:
             line += f"  {f['reason']}"
         print(line)
@@ -60,6 +66,8 @@ def _print_ingest(summary: dict) -> None:
             f"  {len(rejected)} file(s) set aside in the rejected/ folder, each with a "
             ".reason.txt; fix or re-request them and land them again."
         )
+    for item in summary.get("misplaced", []):
+        print(f"  not loaded        {item['advice']}")
 
 
 def cmd_generate(settings: Settings, args) -> int:
@@ -82,8 +90,25 @@ def cmd_ingest(settings: Settings, args) -> int:
 def cmd_transform(settings: Settings, args) -> int:
     from pipelines import steps
 
-    result = steps.transform(settings)
-    print(f"dbt build: {result['nodes']}")
+    result = steps.transform(settings, full_refresh=args.full_refresh)
+    print(f"dbt build{' --full-refresh' if args.full_refresh else ''}: {result['nodes']}")
+    return 0
+
+
+def cmd_retract(settings: Settings, args) -> int:
+    from pipelines import steps
+
+    done = steps.retract(settings, args.target, args.reason)
+    print(
+        f"retracted {done['kind']}/{done['file_name']} (load {done['load_id']}): "
+        f"{done['rows']:,} rows taken back; {done['keys_restored']:,} record(s) back to "
+        f"their previous version, {done['keys_removed']:,} gone."
+    )
+    print(
+        f"  its rows stay readable in retracted.{done['kind']} of the warehouse; the "
+        "ledger records when and why."
+    )
+    print("  The next `tracepipe run` publishes without them; land a corrected file to replace it.")
     return 0
 
 
@@ -107,6 +132,10 @@ def _print_audit(summary: dict) -> None:
         print(f"  blocking: {reason}")
     for warning in summary.get("warnings", []):
         print(f"  warning:  {warning}")
+    if summary.get("remedies"):
+        print("  how to unblock it:")
+        for remedy in summary["remedies"]:
+            print(f"    {remedy}")
     print(f"  validation report: {summary['report_html']}")
     if summary.get("data_docs"):
         print(f"  data docs:         {summary['data_docs']}")
@@ -150,7 +179,12 @@ def cmd_run(settings: Settings, args) -> int:
     run_id = steps.new_run_id()
     ingest_summary = steps.ingest(settings)
     _print_ingest(ingest_summary)
-    result = steps.transform(settings)
+    full_refresh = getattr(args, "full_refresh", False)
+    planned = steps.plan(settings, force=getattr(args, "force", False) or full_refresh)
+    if not planned["changed"]:
+        print(planned["message"])
+        return 0
+    result = steps.transform(settings, full_refresh=full_refresh)
     print(f"transform: dbt build {result['nodes']}")
     audit_summary = steps.audit(settings, run_id)
     _print_audit(audit_summary)
@@ -174,7 +208,11 @@ def cmd_airflow(settings: Settings, args) -> int:
         f"running DAG {args.dag} with Airflow, in-process (metadata: {settings.airflow_home}/airflow.db)"
     )
     print(f"  Airflow's log of this run: {log_file}")
-    proc = orchestration.run_dag(settings, args.dag, capture=True)
+    from pipelines import publish
+
+    before = publish.current_release(settings)
+    conf = {k: True for k in ("force", "full_refresh") if getattr(args, k, False)}
+    proc = orchestration.run_dag(settings, args.dag, capture=True, conf=conf or None)
     log_file.write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
@@ -185,6 +223,12 @@ def cmd_airflow(settings: Settings, args) -> int:
         for line in (held or lines)[-25:]:
             print(f"  {line[:400]}", file=sys.stderr)
         return EXIT_FAILED
+    if before is not None and publish.current_release(settings) == before:
+        print(
+            f"nothing changed since release {before} (no new or retracted load, no changed "
+            "code or reference data): no new release. Use --force to publish anyway."
+        )
+        return 0
     _print_release(settings)
     _print_where(settings)
     return 0
@@ -290,6 +334,15 @@ def cmd_status(settings: Settings, args) -> int:
                 print("loads (kind, status, files, read, loaded, quarantined):")
                 for row in rows:
                     print("  " + "  ".join(str(v) for v in row))
+                retracted = con.execute(
+                    "select kind, file_name, load_id, strftime(retracted_at, '%Y-%m-%d %H:%M'), "
+                    "retraction_reason from meta.load_ledger where status = 'retracted' "
+                    "order by retracted_at"
+                ).fetchall()
+                if retracted:
+                    print("retracted loads (kind/file, load id, when, why):")
+                    for kind, name, load_id, when, why in retracted:
+                        print(f"  {kind}/{name}  {load_id}  {when}  {why}")
     return 0 if info.get("whole", True) else EXIT_FAILED
 
 
@@ -307,10 +360,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="ingest, transform, audit, publish, report")
+    p.add_argument(
+        "--force", action="store_true", help="publish a new release even when nothing changed"
+    )
+    p.add_argument(
+        "--full-refresh", action="store_true", help="rebuild every model from raw (implies --force)"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("airflow", help="one run of a DAG through Airflow, in-process")
     p.add_argument("--dag", default="trace_pipeline")
+    p.add_argument(
+        "--force", action="store_true", help="publish a new release even when nothing changed"
+    )
+    p.add_argument(
+        "--full-refresh", action="store_true", help="rebuild every model from raw (implies --force)"
+    )
     p.set_defaults(func=cmd_airflow)
 
     p = sub.add_parser("generate", help="write calibrated sample exports")
@@ -319,12 +384,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder to write into (default: the landing folder)")
     p.set_defaults(func=cmd_generate)
 
-    for name, func, text in (
-        ("ingest", cmd_ingest, "load newly landed exports"),
-        ("transform", cmd_transform, "dbt build"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.set_defaults(func=func)
+    p = sub.add_parser("ingest", help="load newly landed exports")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("transform", help="dbt build")
+    p.add_argument(
+        "--full-refresh", action="store_true", help="rebuild every incremental model from raw"
+    )
+    p.set_defaults(func=cmd_transform)
+    p = sub.add_parser(
+        "retract",
+        help="take a loaded file back: its rows leave the current state, with a record",
+        description=(
+            "Take a loaded file back. Its rows move from raw to retracted.<kind> with when "
+            "and why; each record goes back to its previous version, and records only this "
+            "file brought are gone. The next run publishes without them."
+        ),
+    )
+    p.add_argument("target", help="the file name as landed, or its load id (tracepipe status)")
+    p.add_argument(
+        "--reason", required=True, help="why the file is taken back (kept in the ledger)"
+    )
+    p.set_defaults(func=cmd_retract)
     for name, func, text in (
         ("audit", cmd_audit, "run the expectation suites and decide"),
         ("publish", cmd_publish, "publish an audited run (default: the latest)"),
@@ -346,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     settings = Settings.from_env()
     from pipelines.audit import SuiteError
+    from pipelines.ingest import LandingError
     from pipelines.publish import PublishRefused
+    from pipelines.retract import RetractRefused
     from pipelines.steps import ReleaseHeld
     from pipelines.transform import TransformFailed
 
@@ -355,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReleaseHeld as exc:
         print(f"RELEASE HELD: {exc}", file=sys.stderr)
         return EXIT_HELD
-    except (TransformFailed, PublishRefused, SuiteError) as exc:
+    except (TransformFailed, PublishRefused, SuiteError, LandingError, RetractRefused) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return EXIT_FAILED
 

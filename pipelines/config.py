@@ -52,7 +52,7 @@ class Settings:
             published_dir=_path(env, "TRACEPIPE_PUBLISHED_DIR", data / "published"),
             reports_dir=_path(env, "TRACEPIPE_REPORTS_DIR", data / "reports"),
             airflow_home=_path(env, "AIRFLOW_HOME", data / "airflow"),
-            dbt_project_dir=PROJECT_ROOT / "dbt_project",
+            dbt_project_dir=_path(env, "TRACEPIPE_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"),
             dbt_target_dir=_path(env, "TRACEPIPE_DBT_TARGET_DIR", data / "dbt" / "target"),
             expectations_dir=PROJECT_ROOT / "expectations",
             dags_dir=PROJECT_ROOT / "dags",

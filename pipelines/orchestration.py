@@ -5,6 +5,7 @@ in-process with ``airflow dags test`` (the scheduler's code path, without a sche
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -64,7 +65,11 @@ def migrate(settings: Settings) -> None:
         raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout}\n{proc.stderr}")
 
 
-def run_dag(settings: Settings, dag_id: str = DAG_ID, capture: bool = False):
-    """Run one DAG run to the end in-process; returns the finished process."""
+def run_dag(
+    settings: Settings, dag_id: str = DAG_ID, capture: bool = False, conf: dict | None = None
+):
+    """Run one DAG run to the end in-process; returns the finished process. ``conf``
+    sets the run's params (for example ``{"force": True}``)."""
     migrate(settings)
-    return _run(settings, "dags", "test", dag_id, capture=capture)
+    extra = ["--conf", json.dumps(conf)] if conf else []
+    return _run(settings, "dags", "test", dag_id, *extra, capture=capture)

@@ -7,6 +7,7 @@ that can travel through Airflow's XCom; none of them passes data frames around.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 
@@ -15,7 +16,7 @@ from pipelines import ingest as ingest_mod
 from pipelines import publish as publish_mod
 from pipelines import report as report_mod
 from pipelines import transform as transform_mod
-from pipelines.config import Settings
+from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,73 @@ def ingest(settings: Settings) -> dict:
     return summary.to_dict()
 
 
-def transform(settings: Settings) -> dict:
-    result = transform_mod.transform(settings)
+def transform(settings: Settings, full_refresh: bool = False) -> dict:
+    result = transform_mod.transform(settings, full_refresh=full_refresh)
     return {"command": result.command, "nodes": result.nodes}
+
+
+# What a release is built from, besides the data: the rules (dbt project, suites) and the
+# pipeline's own code. A change to any of them is a reason to build a new release.
+CODE_PARTS = (
+    "dbt_project/dbt_project.yml",
+    "dbt_project/models",
+    "dbt_project/macros",
+    "dbt_project/seeds",
+    "dbt_project/tests",
+    "expectations",
+    "pipelines",
+)
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for part in CODE_PARTS:
+        root = PROJECT_ROOT / part
+        files = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def inputs_fingerprint(settings: Settings) -> str:
+    """What a release is built from: the live and retracted loads of the ledger (by load
+    id and status), and the code and rules. Equal fingerprints, equal releases."""
+    digest = hashlib.sha256(code_fingerprint().encode())
+    if settings.warehouse_path.exists():
+        with connect(settings, read_only=True) as con:
+            tables = {
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_schema='meta'"
+                ).fetchall()
+            }
+            if "load_ledger" in tables:
+                for row in con.execute(
+                    "select load_id, status from meta.load_ledger "
+                    "where status in ('loaded', 'retracted') order by load_id, status"
+                ).fetchall():
+                    digest.update("|".join(row).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def plan(settings: Settings, force: bool = False) -> dict:
+    """After the ingest: is there anything a new release would change? With no new or
+    retracted load and no changed code since the current release, the answer is no, and
+    the run stops there (``force`` builds and publishes anyway)."""
+    fingerprint = inputs_fingerprint(settings)
+    current = publish_mod.current_release(settings)
+    manifest = publish_mod.read_manifest(settings.current_link) if current else {}
+    unchanged = bool(current) and manifest.get("inputs_fingerprint") == fingerprint
+    if unchanged and not force:
+        message = (
+            f"nothing changed since release {current} (no new or retracted load, no changed "
+            "code or reference data): no new release. Use --force to publish anyway."
+        )
+        log.info(message)
+        return {"changed": False, "release_id": current, "message": message}
+    return {"changed": True, "release_id": current, "message": ""}
 
 
 def audit(settings: Settings, run_id: str) -> dict:
@@ -80,6 +145,7 @@ def summary_of(validation: dict, report_json: str, report_html: str) -> dict:
         "n_warnings": validation.get("n_warnings"),
         "mart_rows": validation.get("mart_rows"),
         "data_docs": validation.get("data_docs", ""),
+        "remedies": validation.get("remedies", []),
         "report_json": report_json,
         "report_html": report_html,
     }
@@ -89,8 +155,10 @@ def ledger_snapshot(settings: Settings) -> dict:
     """Inputs and row counts per stage, for a release's manifest."""
     with connect(settings, read_only=True) as con:
         files = con.execute(
-            "select kind, file_name, sha256, status, rows_read, rows_loaded, rows_quarantined "
-            "from meta.load_ledger order by kind, file_name"
+            "select kind, file_name, load_id, sha256, status, rows_read, rows_loaded, "
+            "rows_new, rows_changed, rows_unchanged, rows_quarantined, "
+            "strftime(retracted_at, '%Y-%m-%dT%H:%M:%S'), retraction_reason "
+            "from meta.load_ledger order by kind, file_name, loaded_at"
         ).fetchall()
         models = con.execute(
             "select table_schema, table_name from information_schema.tables "
@@ -100,14 +168,30 @@ def ledger_snapshot(settings: Settings) -> dict:
         for schema, table in models:
             n = con.execute(f'select count(*) from {schema}."{table}"').fetchall()[0][0]
             stages.setdefault(schema, {})[table] = n
-    keys = ("kind", "file_name", "sha256", "status", "rows_read", "rows_loaded", "rows_quarantined")
+    keys = (
+        "kind",
+        "file_name",
+        "load_id",
+        "sha256",
+        "status",
+        "rows_read",
+        "rows_loaded",
+        "rows_new",
+        "rows_changed",
+        "rows_unchanged",
+        "rows_quarantined",
+        "retracted_at",
+        "retraction_reason",
+    )
     inputs = [dict(zip(keys, row, strict=True)) for row in files]
+    counted = ("read", "loaded", "new", "changed", "unchanged", "quarantined")
     totals: dict[str, dict[str, int]] = {}
     for item in inputs:
-        kind = totals.setdefault(item["kind"], {"read": 0, "loaded": 0, "quarantined": 0})
-        kind["read"] += item["rows_read"] or 0
-        kind["loaded"] += item["rows_loaded"] or 0
-        kind["quarantined"] += item["rows_quarantined"] or 0
+        kind = totals.setdefault(item["kind"], dict.fromkeys(counted, 0))
+        if item["status"] != "loaded":  # rejected, re-sent bytes, retracted: not in this release
+            continue
+        for count in counted:
+            kind[count] += item[f"rows_{count}"] or 0
     rows_by_stage = {
         "read": {k: v["read"] for k, v in totals.items()},
         "loaded": {k: v["loaded"] for k, v in totals.items()},
@@ -122,6 +206,11 @@ def held_message(settings: Settings, run_id: str, audit_summary: dict) -> str:
         f"release held by the audit of run {run_id}; the previous release "
         f"({publish_mod.current_release(settings) or 'none'}) stays current. Failed checks:\n  "
         + "\n  ".join(audit_summary["reasons"] or ["(none listed)"])
+        + (
+            "\nHow to unblock it:\n  " + "\n  ".join(audit_summary["remedies"])
+            if audit_summary.get("remedies")
+            else ""
+        )
         + f"\nValidation report: {audit_summary['report_html']}"
     )
 
@@ -133,6 +222,7 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
         raise ReleaseHeld(message)
     manifest = {
         "run_id": run_id,
+        "inputs_fingerprint": inputs_fingerprint(settings),
         "validation_report": audit_summary["report_json"],
         "validation_summary": {
             k: audit_summary.get(k)
@@ -161,12 +251,24 @@ def report(settings: Settings, run_id: str) -> dict:
     return {"report": str(path)}
 
 
-def run_all(settings: Settings, run_id: str | None = None) -> dict:
-    """Ingest, transform, audit, publish, report: what the DAG does, without Airflow."""
+def retract(settings: Settings, target: str, reason: str) -> dict:
+    from pipelines import retract as retract_mod
+
+    return retract_mod.retract(settings, target, reason).to_dict()
+
+
+def run_all(
+    settings: Settings, run_id: str | None = None, force: bool = False, full_refresh: bool = False
+) -> dict:
+    """Ingest, transform, audit, publish, report: what the DAG does, without Airflow.
+    Stops after the ingest when nothing changed since the current release."""
     run_id = run_id or new_run_id()
     outcome: dict = {"run_id": run_id}
     outcome["ingest"] = ingest(settings)
-    outcome["transform"] = transform(settings)
+    outcome["plan"] = plan(settings, force=force or full_refresh)
+    if not outcome["plan"]["changed"]:
+        return outcome
+    outcome["transform"] = transform(settings, full_refresh=full_refresh)
     outcome["audit"] = audit(settings, run_id)
     outcome["publish"] = publish(settings, run_id, outcome["audit"])
     outcome["report"] = report(settings, run_id)

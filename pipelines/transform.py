@@ -88,9 +88,10 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     return result
 
 
-def transform(settings: Settings) -> TransformResult:
-    """``dbt build``: seeds, every model, every data test and unit test."""
-    result = run_dbt(settings, "build")
+def transform(settings: Settings, full_refresh: bool = False) -> TransformResult:
+    """``dbt build``: seeds, every model, every data test and unit test. With
+    ``full_refresh``, every incremental model is rebuilt from raw."""
+    result = run_dbt(settings, "build", *(["--full-refresh"] if full_refresh else []))
     if not result.success:
         raise TransformFailed(
             "dbt build failed; nothing was published:\n  " + "\n  ".join(result.failures)

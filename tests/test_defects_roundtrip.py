@@ -28,6 +28,7 @@ def loaded(tmp_path_factory):
 
     settings = make_settings(tmp_path_factory.mktemp("defects") / "data")
     settings.ensure_dirs()
+    settings.ensure_landing()
     generate(out=settings.landing_dir, scale=0.01, seed=7)
     manifest_dir = settings.landing_dir / "_generator"
     manifest = json.loads((manifest_dir / "manifest.json").read_text())

@@ -107,11 +107,16 @@ def test_a_file_is_loaded_once_and_resent_files_change_nothing(settings):
 
     assert [f.status for f in again.files] == ["already_loaded"]
     assert {f.file_name: f.status for f in same_bytes.files}["t_resent.csv"] == "duplicate_content"
+    # The same records re-sent under new bytes are counted unchanged, not quarantined.
     crlf = {f.file_name: f for f in same_rows.files}["t_crlf.csv"]
-    assert (crlf.rows_read, crlf.rows_loaded, crlf.rows_quarantined) == (4, 0, 4)
-    assert query(settings, "select count(*) from raw.trace")[0][0] == before == 4
-    reasons = query(settings, "select distinct _rules from quarantine.trace")
-    assert reasons == [("duplicate_key",)]
+    assert (crlf.rows_read, crlf.rows_new, crlf.rows_changed, crlf.rows_unchanged) == (4, 0, 0, 4)
+    assert crlf.rows_quarantined == 0 and crlf.rows_loaded == 4
+    assert before == 4
+    assert query(settings, "select _change, count(*) from raw.trace group by 1 order by 1") == [
+        ("new", 4),
+        ("unchanged", 4),
+    ]
+    assert query(settings, "select count(*) from quarantine.trace")[0][0] == 0
 
 
 def test_encodings_and_day_first_dates_are_read_per_file(settings):
@@ -297,6 +302,27 @@ def test_a_file_read_in_several_chunks_keeps_every_row_and_catches_repeats_acros
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (9, 7, 2)
     got = query(settings, "select _row_number, _rules, _reason from quarantine.trace order by 1")
     assert [(r[0], r[1]) for r in got] == [(5, "date"), (9, "duplicate_key")]
-    assert "already loaded from t.csv row 2" in got[1][2]
+    assert "repeats the key of row 2 of this file" in got[1][2]
     numbers = [r[0] for r in query(settings, "select _row_number from raw.trace order by 1")]
     assert numbers == [1, 2, 3, 4, 6, 7, 8]
+
+
+def test_misplaced_files_and_a_missing_landing_folder_are_reported(tmp_path):
+    from conftest import make_settings
+
+    from pipelines.ingest import LandingError, check_landing
+
+    s = make_settings(tmp_path / "data")
+    with pytest.raises(LandingError, match=str(s.landing_dir)):
+        ingest(s)
+    s.ensure_landing()
+    write_export(s.landing_dir / "stray.csv", "trace", [trace_row()])
+    write_export(s.landing_dir / "traces" / "t.csv", "trace", [trace_row()])
+    (s.landing_dir / "notes.txt").write_text("hello\n")
+    summary = ingest(s)
+    advice = {m.path: m.advice for m in summary.misplaced}
+    assert set(advice) == {"stray.csv", "traces/t.csv", "notes.txt"}
+    assert "move it to landing/trace/" in advice["stray.csv"]
+    assert "traces/, which is no kind's folder" in advice["traces/t.csv"]
+    assert "move it to the folder of its kind" in advice["notes.txt"]
+    assert summary.files == [] and check_landing(s)

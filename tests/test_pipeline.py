@@ -178,8 +178,16 @@ def test_manifest_records_inputs_counts_validation_and_code_version(built):
         "trace_repeat.csv",
     }
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
-    assert manifest["rows_by_kind"]["trace"] == {"read": 16, "loaded": 16, "quarantined": 0}
+    assert manifest["rows_by_kind"]["trace"] == {
+        "read": 16,
+        "loaded": 16,
+        "new": 16,
+        "changed": 0,
+        "unchanged": 0,
+        "quarantined": 0,
+    }
     assert manifest["code_version"]
+    assert len(manifest["inputs_fingerprint"]) == 64
 
 
 def test_no_personal_data_column_reaches_a_published_mart(built):
