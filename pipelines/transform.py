@@ -7,6 +7,7 @@ Results are read from dbt's own ``run_results.json``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -50,12 +51,23 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def macros_checksum(settings: Settings) -> str:
+    """A checksum of the dbt project's macro files: part of every incremental model's
+    ``rules_version``, so a changed macro makes them reprocess everything."""
+    digest = hashlib.sha256()
+    for path in sorted((settings.dbt_project_dir / "macros").rglob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def run_dbt(settings: Settings, *args: str) -> TransformResult:
     """Run one dbt command (``build``, ``test``, ``parse``...) against the warehouse."""
     settings.ensure_dirs()
     argv = [
         dbt_executable(),
         *args,
+        "--vars",
+        json.dumps({"macros_checksum": macros_checksum(settings)}),
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
