@@ -35,7 +35,7 @@ def test_every_dag_file_imports_without_error(settings):
         text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "['audit', 'ingest', 'publish', 'report', 'transform']" in proc.stdout
+    assert "['audit', 'ingest', 'plan', 'publish', 'report', 'transform']" in proc.stdout
 
 
 @pytest.mark.slow

@@ -78,7 +78,12 @@ def test_unusable_files_are_rejected_whole_and_resent_files_load_once(loaded):
             got = status[key]
             assert f["handling"] == "unchanged"
             assert got["status"] == "loaded", (key, got["reason"])
-            assert got["rows_unchanged"] == got["rows_loaded"] == got["rows_read"] - got["rows_quarantined"] > 0, key
+            assert (
+                got["rows_unchanged"]
+                == got["rows_loaded"]
+                == got["rows_read"] - got["rows_quarantined"]
+                > 0
+            ), key
             assert got["rows_new"] == got["rows_changed"] == 0, key
         else:
             assert status[key]["status"] == "loaded", (key, status[key]["reason"])
@@ -146,19 +151,26 @@ def test_update_rows_are_loaded_as_versions_or_counted_unchanged_never_quarantin
     for kind in sorted({d["kind"] for d in updates}):
         quarantined = set(q(settings, f"select _file_name, _row_number from quarantine.{kind}"))
         change = dict(
-            ((f, r), c) for f, r, c in q(settings, f"select _file_name, _row_number, _change from raw.{kind}")
+            ((f, r), c)
+            for f, r, c in q(settings, f"select _file_name, _row_number, _change from raw.{kind}")
         )
         for d in (d for d in updates if d["kind"] == kind):
             where = (d["file"], int(d["row"]))
             assert where not in quarantined, d
             # loaded (in raw, with its file and row) as a version, or counted unchanged
-            assert change.get(where) == ("changed" if d["handling"] in VERSION_HANDLING else "unchanged"), d
+            assert change.get(where) == (
+                "changed" if d["handling"] in VERSION_HANDLING else "unchanged"
+            ), d
 
 
 def test_models_use_the_current_version_of_updated_trace_requests(loaded):
     settings, _, defects, _ = loaded
     updated = sorted(
-        {d["record_id"] for d in defects if d["kind"] == "trace" and d["handling"] in VERSION_HANDLING | {"unchanged"}}
+        {
+            d["record_id"]
+            for d in defects
+            if d["kind"] == "trace" and d["handling"] in VERSION_HANDLING | {"unchanged"}
+        }
     )
     completed = {d["record_id"] for d in defects if d["defect"] == "pending_completed"}
     assert updated and completed

@@ -56,37 +56,107 @@ GAO = {
 }
 
 TRACE_COLUMNS = [
-    "trace_number", "request_date", "requesting_agency", "recovery_date", "recovery_country",
-    "recovery_state", "recovery_city", "firearm_type", "manufacturer", "model", "caliber",
-    "serial_number", "serial_obliterated", "country_of_manufacture", "importer", "trace_status",
-    "trace_result", "ffl_license_number", "purchase_date", "purchaser_name", "purchaser_dob",
+    "trace_number",
+    "request_date",
+    "requesting_agency",
+    "recovery_date",
+    "recovery_country",
+    "recovery_state",
+    "recovery_city",
+    "firearm_type",
+    "manufacturer",
+    "model",
+    "caliber",
+    "serial_number",
+    "serial_obliterated",
+    "country_of_manufacture",
+    "importer",
+    "trace_status",
+    "trace_result",
+    "ffl_license_number",
+    "purchase_date",
+    "purchaser_name",
+    "purchaser_dob",
     "purchaser_address",
 ]
 SEIZURE_COLUMNS = [
-    "seizure_id", "seizure_date", "seizing_agency", "location", "us_state", "destination_country",
-    "firearm_type", "manufacturer", "model", "caliber", "serial_number", "case_number",
+    "seizure_id",
+    "seizure_date",
+    "seizing_agency",
+    "location",
+    "us_state",
+    "destination_country",
+    "firearm_type",
+    "manufacturer",
+    "model",
+    "caliber",
+    "serial_number",
+    "case_number",
 ]
 DL3_COLUMNS = [
-    "report_id", "report_date", "ffl_license_number", "serial_number", "manufacturer", "importer",
-    "model", "caliber", "disposition_date", "purchaser_name", "purchaser_dob", "purchaser_id_number",
+    "report_id",
+    "report_date",
+    "ffl_license_number",
+    "serial_number",
+    "manufacturer",
+    "importer",
+    "model",
+    "caliber",
+    "disposition_date",
+    "purchaser_name",
+    "purchaser_dob",
+    "purchaser_id_number",
 ]
 LICENSEE_COLUMNS = [
-    "LIC_REGN", "LIC_DIST", "LIC_CNTY", "LIC_TYPE", "LIC_XPRDTE", "LIC_SEQN", "LICENSE_NAME",
-    "BUSINESS_NAME", "PREMISE_STREET", "PREMISE_CITY", "PREMISE_STATE", "PREMISE_ZIP_CODE",
-    "MAIL_STREET", "MAIL_CITY", "MAIL_STATE", "MAIL_ZIP_CODE", "VOICE_PHONE",
+    "LIC_REGN",
+    "LIC_DIST",
+    "LIC_CNTY",
+    "LIC_TYPE",
+    "LIC_XPRDTE",
+    "LIC_SEQN",
+    "LICENSE_NAME",
+    "BUSINESS_NAME",
+    "PREMISE_STREET",
+    "PREMISE_CITY",
+    "PREMISE_STATE",
+    "PREMISE_ZIP_CODE",
+    "MAIL_STREET",
+    "MAIL_CITY",
+    "MAIL_STATE",
+    "MAIL_ZIP_CODE",
+    "VOICE_PHONE",
 ]
 TYPE_CLASS = {
-    "RIFLE": "long", "FUSIL": "long", "CARABINA": "long", "SHOTGUN": "long", "ESCOPETA": "long",
-    "MACHINE GUN": "long", "AMETRALLADORA": "long",
-    "PISTOL": "short", "PISTOLA": "short", "REVOLVER": "short", "DERRINGER": "short",
-    "SUBMACHINE GUN": "other", "SUBAMETRALLADORA": "other", "RECEIVER/FRAME": "other",
-    "RECEPTOR/ARMAZON": "other", "UNKNOWN": "other", "DESCONOCIDO": "other",
+    "RIFLE": "long",
+    "FUSIL": "long",
+    "CARABINA": "long",
+    "SHOTGUN": "long",
+    "ESCOPETA": "long",
+    "MACHINE GUN": "long",
+    "AMETRALLADORA": "long",
+    "PISTOL": "short",
+    "PISTOLA": "short",
+    "REVOLVER": "short",
+    "DERRINGER": "short",
+    "SUBMACHINE GUN": "other",
+    "SUBAMETRALLADORA": "other",
+    "RECEIVER/FRAME": "other",
+    "RECEPTOR/ARMAZON": "other",
+    "UNKNOWN": "other",
+    "DESCONOCIDO": "other",
 }
 STATUSES = {"COMPLETED", "NOT_COMPLETED", "PENDING"}
 RESULTS = {
-    "PURCHASER_IDENTIFIED", "FFL_IDENTIFIED_NO_PURCHASER", "FOREIGN_NOT_IMPORTED_TO_US",
-    "OBLITERATED_SERIAL", "INCOMPLETE_REQUEST", "TOO_OLD", "FFL_OUT_OF_BUSINESS_RECORDS_MISSING",
-    "FFL_NO_RESPONSE", "MANUFACTURER_OR_IMPORTER_NOT_FOUND", "PENDING",
+    "PURCHASER_IDENTIFIED",
+    "FFL_IDENTIFIED_NO_PURCHASER",
+    "FOREIGN_NOT_IMPORTED_TO_US",
+    "OBLITERATED_SERIAL",
+    "INCOMPLETE_REQUEST",
+    "TOO_OLD",
+    "FFL_OUT_OF_BUSINESS_RECORDS_MISSING",
+    "FFL_NO_RESPONSE",
+    "MANUFACTURER_OR_IMPORTER_NOT_FOUND",
+    "PENDING",
 }
 LICENSE = re.compile(r"^\d-\d{2}-\d{3}-\d{2}-\d[A-HJ-M]-\d{5}$")
 ISO2 = re.compile(r"^[A-Z]{2}$")
@@ -96,7 +166,59 @@ SEPARATORS = re.compile(r"[\s-]+")
 ODD_CHARACTERS = re.compile(r"[^A-Z0-9\- ]")
 MISSING_WORDS = {"NONE", "N/A", "S/N", "SIN NUMERO", "UNKNOWN", "NO VISIBLE"}
 STATES_51 = set(
-    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY"]
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+    ]
 )
 
 
@@ -176,23 +298,41 @@ def export_date(name: str) -> dt.date | None:
 
 
 def trace_ok(r: dict, d: dict) -> bool:
-    if not all(r[c] for c in ("trace_number", "request_date", "recovery_date", "recovery_country", "firearm_type")):
+    if not all(
+        r[c]
+        for c in (
+            "trace_number",
+            "request_date",
+            "recovery_date",
+            "recovery_country",
+            "firearm_type",
+        )
+    ):
         return False
     if d["purchase_date"] and d["purchase_date"] > d["recovery_date"]:
         return False
     if d["recovery_date"] > d["request_date"]:
         return False
-    if not ISO2.match(r["recovery_country"]) or (r["country_of_manufacture"] and not ISO2.match(r["country_of_manufacture"])):
+    if not ISO2.match(r["recovery_country"]) or (
+        r["country_of_manufacture"] and not ISO2.match(r["country_of_manufacture"])
+    ):
         return False
     if norm(r["firearm_type"]) not in TYPE_CLASS:
         return False
-    if (r["trace_status"] and r["trace_status"] not in STATUSES) or (r["trace_result"] and r["trace_result"] not in RESULTS):
+    if (r["trace_status"] and r["trace_status"] not in STATUSES) or (
+        r["trace_result"] and r["trace_result"] not in RESULTS
+    ):
         return False
     return not (r["ffl_license_number"] and not LICENSE.match(r["ffl_license_number"]))
 
 
 def seizure_ok(r: dict, d: dict) -> bool:
-    return bool(r["seizure_id"] and d["seizure_date"] and norm(r["firearm_type"]) in TYPE_CLASS and ISO2.match(r["destination_country"]))
+    return bool(
+        r["seizure_id"]
+        and d["seizure_date"]
+        and norm(r["firearm_type"]) in TYPE_CLASS
+        and ISO2.match(r["destination_country"])
+    )
 
 
 def dl3_ok(r: dict, d: dict) -> bool:
@@ -203,11 +343,19 @@ def dl3_ok(r: dict, d: dict) -> bool:
 
 # kind -> columns, date columns, record key, contract check
 KINDS = {
-    "trace": (TRACE_COLUMNS, ["request_date", "recovery_date", "purchase_date", "purchaser_dob"],
-              lambda r: r["trace_number"], trace_ok),
+    "trace": (
+        TRACE_COLUMNS,
+        ["request_date", "recovery_date", "purchase_date", "purchaser_dob"],
+        lambda r: r["trace_number"],
+        trace_ok,
+    ),
     "seizures": (SEIZURE_COLUMNS, ["seizure_date"], lambda r: r["seizure_id"], seizure_ok),
-    "multiple_sales": (DL3_COLUMNS, ["report_date", "disposition_date", "purchaser_dob"],
-                       lambda r: (r["report_id"], r["manufacturer"], r["serial_number"]), dl3_ok),
+    "multiple_sales": (
+        DL3_COLUMNS,
+        ["report_date", "disposition_date", "purchaser_dob"],
+        lambda r: (r["report_id"], r["manufacturer"], r["serial_number"]),
+        dl3_ok,
+    ),
 }
 
 
@@ -278,11 +426,22 @@ def flag(r: dict) -> dict:
         marked
         or any(w in serial for w in ("OBLITERATED", "BORRADO", "LIMADO", "RAYADO", "GROUND OFF"))
         or (len(compact) >= 3 and len(set(compact)) == 1)
-        or (serial not in MISSING_WORDS and serial != "" and ODD_CHARACTERS.search(serial) is not None)
+        or (
+            serial not in MISSING_WORDS
+            and serial != ""
+            and ODD_CHARACTERS.search(serial) is not None
+        )
     )
-    country, importer, result = r["country_of_manufacture"].upper(), norm(r["importer"]), r["trace_result"]
+    country, importer, result = (
+        r["country_of_manufacture"].upper(),
+        norm(r["importer"]),
+        r["trace_result"],
+    )
     incomplete = (
-        not norm(r["manufacturer"]) or not norm(r["model"]) or not norm(r["caliber"]) or missing
+        not norm(r["manufacturer"])
+        or not norm(r["model"])
+        or not norm(r["caliber"])
+        or missing
         or (country not in ("", "US") and not importer and result != "FOREIGN_NOT_IMPORTED_TO_US")
     )
     if result == "FOREIGN_NOT_IMPORTED_TO_US":
@@ -295,7 +454,13 @@ def flag(r: dict) -> dict:
         origin = "us_imported"
     else:
         origin = "undetermined"
-    return {"missing": missing, "altered": altered, "incomplete": incomplete, "origin": origin, "serial_key": compact}
+    return {
+        "missing": missing,
+        "altered": altered,
+        "incomplete": incomplete,
+        "origin": origin,
+        "serial_key": compact,
+    }
 
 
 def mark_repeats(traces: list[dict]) -> None:
@@ -303,8 +468,14 @@ def mark_repeats(traces: list[dict]) -> None:
     for r in traces:
         f = r["_flags"] = flag(r)
         if f["serial_key"] and not f["missing"] and not f["altered"]:
-            key = (f["serial_key"], norm(r["manufacturer"]), r["_recovery_date"], r["recovery_country"],
-                   norm(r["recovery_state"]), norm(r["recovery_city"]))
+            key = (
+                f["serial_key"],
+                norm(r["manufacturer"]),
+                r["_recovery_date"],
+                r["recovery_country"],
+                norm(r["recovery_state"]),
+                norm(r["recovery_city"]),
+            )
             groups[key].append(r)
         r["_repeat"] = False
     for rows in groups.values():
@@ -326,8 +497,12 @@ def load_licensees(root: Path) -> dict[dt.date, pl.DataFrame]:
             continue
         seen.add(digest)
         frame = pl.read_csv(
-            data.decode("latin-1").encode("utf-8"), separator="\t", infer_schema=False,
-            new_columns=LICENSEE_COLUMNS, quote_char='"', eol_char="\n",
+            data.decode("latin-1").encode("utf-8"),
+            separator="\t",
+            infer_schema=False,
+            new_columns=LICENSEE_COLUMNS,
+            quote_char='"',
+            eol_char="\n",
         ).with_columns(pl.all().str.strip_chars_end("\r"))
         month = dt.date(2000 + int(m[2]), int(m[1]), 1)
         snaps[month] = pl.concat([snaps[month], frame]).unique() if month in snaps else frame
@@ -342,17 +517,25 @@ def count_figures(root: Path) -> dict:
     snaps = load_licensees(root)
     months = sorted(snaps)
     stable = {
-        m: dict(zip(
-            snaps[m].select(pl.concat_str("LIC_REGN", pl.lit("-"), "LIC_DIST", pl.lit("-"), "LIC_SEQN")).to_series().to_list(),
-            snaps[m]["PREMISE_STATE"].to_list(),
-            strict=True,
-        ))
+        m: dict(
+            zip(
+                snaps[m]
+                .select(pl.concat_str("LIC_REGN", pl.lit("-"), "LIC_DIST", pl.lit("-"), "LIC_SEQN"))
+                .to_series()
+                .to_list(),
+                snaps[m]["PREMISE_STATE"].to_list(),
+                strict=True,
+            )
+        )
         for m in months
     }
 
     universe = [
-        r for r in traces
-        if r["recovery_country"] == "MX" and 2009 <= r["_recovery_date"].year <= 2014 and not r["_repeat"]
+        r
+        for r in traces
+        if r["recovery_country"] == "MX"
+        and 2009 <= r["_recovery_date"].year <= 2014
+        and not r["_repeat"]
     ]
     origin = Counter(r["_flags"]["origin"] for r in universe)
     gun = Counter(TYPE_CLASS[norm(r["firearm_type"])] for r in universe)
@@ -413,11 +596,17 @@ def count_figures(root: Path) -> dict:
             "source_state.share_of_us_sourced_CA": round(100 * states["CA"] / known),
             "source_state.share_of_us_sourced_AZ": round(100 * states["AZ"] / known),
             "purchaser.purchaser_determined_share_of_us_sourced": round(100 * determined / len(us)),
-            "purchaser.purchaser_undetermined_share_of_us_sourced": round(100 * undetermined / len(us)),
-            "ice_seizures.firearms_seized_destined_for_mexico": seizures["long"] + seizures["short"] + seizures["other"],
+            "purchaser.purchaser_undetermined_share_of_us_sourced": round(
+                100 * undetermined / len(us)
+            ),
+            "ice_seizures.firearms_seized_destined_for_mexico": seizures["long"]
+            + seizures["short"]
+            + seizures["other"],
             "ice_seizures.long_guns": seizures["long"],
             "ice_seizures.short_guns": seizures["short"],
-            "licensees.dealers_and_pawnbrokers_southwest_border_states": sum(s in ("AZ", "CA", "NM", "TX") for s in dealers),
+            "licensees.dealers_and_pawnbrokers_southwest_border_states": sum(
+                s in ("AZ", "CA", "NM", "TX") for s in dealers
+            ),
             "licensees.dealers_and_pawnbrokers_nationwide": len(dealers),
             "multiple_sales.dl3_long_guns_recovered": sum(where.values()),
             "multiple_sales.dl3_recovered_in_us": where["US"],
@@ -471,7 +660,9 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(small, t
     assert len(changed) > 0.9 * sum(k.startswith("trace/") for k in a)
 
 
-def test_generating_again_into_the_same_folder_replaces_it_but_foreign_files_stop_it(small, tmp_path):
+def test_generating_again_into_the_same_folder_replaces_it_but_foreign_files_stop_it(
+    small, tmp_path
+):
     out = tmp_path / "landing"
     generate(out=out, scale=0.005, seed=7)
     generate(out=out, scale=0.01, seed=DEFAULT_SEED)
@@ -490,7 +681,10 @@ def test_csv_headers_encodings_line_ends_and_date_styles_are_as_the_manifest_say
     normal = [f for f in manifest["files"] if f["role"] == "normal" and f["kind"] != "licensees"]
     assert {f["encoding"] for f in normal} == {"utf-8", "utf-8-sig", "cp1252"}
     assert {f["line_end"] for f in normal} == {"LF", "CRLF"}
-    assert {f["date_format"] for f in normal if f["kind"] == "trace"} == {"YYYY-MM-DD", "DD/MM/YYYY"}
+    assert {f["date_format"] for f in normal if f["kind"] == "trace"} == {
+        "YYYY-MM-DD",
+        "DD/MM/YYYY",
+    }
     for f in normal:
         data = (small / f["kind"] / f["name"]).read_bytes()
         assert data.startswith(b"\xef\xbb\xbf") == (f["encoding"] == "utf-8-sig"), f["name"]
@@ -505,7 +699,12 @@ def test_csv_headers_encodings_line_ends_and_date_styles_are_as_the_manifest_say
         assert rows[0] == headers[f["kind"]], f["name"]
         assert len(rows) - 1 == f["rows"], f["name"]
         # one date style per file, never mixed
-        dates = [v for r in rows[1:] for v in r if re.match(r"^\d{4}-\d{2}-\d{2}$|^\d{2}/\d{2}/\d{4}$", v)]
+        dates = [
+            v
+            for r in rows[1:]
+            for v in r
+            if re.match(r"^\d{4}-\d{2}-\d{2}$|^\d{2}/\d{2}/\d{4}$", v)
+        ]
         iso = sum("-" in v for v in dates)
         expected_iso = f["date_format"] == "YYYY-MM-DD"
         assert iso == (len(dates) if expected_iso else 0), f["name"]
@@ -529,8 +728,18 @@ def test_trace_values_look_like_etrace(small):
         if f["origin"] == "third_country":
             assert r["country_of_manufacture"] not in ("", "US") and not r["importer"]
         if r["trace_result"] == "PURCHASER_IDENTIFIED":
-            assert r["ffl_license_number"] and r["_purchase_date"] and r["purchaser_name"] and r["_purchaser_dob"]
-            assert r["_purchaser_dob"] < r["_purchase_date"] < r["_recovery_date"] <= r["_request_date"]
+            assert (
+                r["ffl_license_number"]
+                and r["_purchase_date"]
+                and r["purchaser_name"]
+                and r["_purchaser_dob"]
+            )
+            assert (
+                r["_purchaser_dob"]
+                < r["_purchase_date"]
+                < r["_recovery_date"]
+                <= r["_request_date"]
+            )
         if r["trace_result"] == "INCOMPLETE_REQUEST":
             assert f["incomplete"], r
         elif f["incomplete"]:
@@ -538,7 +747,9 @@ def test_trace_values_look_like_etrace(small):
         if r["trace_result"] == "OBLITERATED_SERIAL":
             assert f["altered"], r
     # AK-type rifles in 7.62X39 from Romania imported by Century Arms
-    assert any(norm(r["manufacturer"]) == "ROMARM/CUGIR" and r["caliber"] == "7.62X39" for r in traces)
+    assert any(
+        norm(r["manufacturer"]) == "ROMARM/CUGIR" and r["caliber"] == "7.62X39" for r in traces
+    )
 
 
 def test_licensee_listings_are_in_atf_format(small, manifest):
@@ -547,7 +758,9 @@ def test_licensee_listings_are_in_atf_format(small, manifest):
     assert {f["header"] for f in listings} == {"upper_case", "title_case"}
     sample_districts = defaultdict(set)
     if sample:
-        for r in list(csv.reader(io.StringIO(sample.decode("latin-1"), newline=""), delimiter="\t"))[1:]:
+        for r in list(
+            csv.reader(io.StringIO(sample.decode("latin-1"), newline=""), delimiter="\t")
+        )[1:]:
             sample_districts[r[10]].add((r[0], r[1]))
     for f in listings:
         data = (small / "licensees" / f["name"]).read_bytes()
@@ -558,11 +771,18 @@ def test_licensee_listings_are_in_atf_format(small, manifest):
         if f["header"] == "upper_case":
             assert header == LICENSEE_COLUMNS
         else:
-            assert header[0] == "Lic Regn" and [h.upper().replace(" ", "_") for h in header] == LICENSEE_COLUMNS
+            assert (
+                header[0] == "Lic Regn"
+                and [h.upper().replace(" ", "_") for h in header] == LICENSEE_COLUMNS
+            )
         rows = list(csv.reader(io.StringIO("\n".join(lines[1:]), newline=""), delimiter="\t"))
         assert all(len(r) == 17 for r in rows)
         for r in rows:
-            assert re.match(r"^\d$", r[0]) and re.match(r"^\d{2}$", r[1]) and re.match(r"^\d{3}$", r[2])
+            assert (
+                re.match(r"^\d$", r[0])
+                and re.match(r"^\d{2}$", r[1])
+                and re.match(r"^\d{3}$", r[2])
+            )
             assert r[3] in {"01", "02", "03", "06", "07", "08", "09", "10", "11"}
             assert re.match(r"^\d[A-HJ-M]$", r[4]) and re.match(r"^\d{5}$", r[5])
             assert re.match(r"^\d{5}(\d{4})?$", r[11]) and re.match(r"^(\d{9,10})?$", r[16])
@@ -586,7 +806,9 @@ def test_licensee_listings_are_in_atf_format(small, manifest):
 
 def test_reference_file_holds_the_figures_this_test_checks():
     with REFERENCE.open(newline="") as handle:
-        published = {f"{r['figure']}.{r['measure']}": int(r["value"]) for r in csv.DictReader(handle)}
+        published = {
+            f"{r['figure']}.{r['measure']}": int(r["value"]) for r in csv.DictReader(handle)
+        }
     assert published == GAO
 
 
@@ -606,18 +828,30 @@ def test_scale_1_reproduces_every_gao_figure_exactly(tmp_path):
     assert set(counted["states"]) == STATES_51, "every state and DC is a source at least once"
     years = counted["by_year"]
     assert [years[y] for y in range(2009, 2015)] == [21313, 7971, 20335, 19900, 18350, 16981]
-    assert years[2010] < years[2009] and years[2011] > years[2010] and years[2014] < years[2013] < years[2012] < years[2011]
+    assert (
+        years[2010] < years[2009]
+        and years[2011] > years[2010]
+        and years[2014] < years[2013] < years[2012] < years[2011]
+    )
     # the year, country and repeat-request rules each remove something
     traces = counted["traces"]
     assert counted["repeats"] > 1000
-    assert sum(r["recovery_country"] == "MX" and r["_recovery_date"].year in (2007, 2008, 2015) for r in traces) > 1000
+    assert (
+        sum(
+            r["recovery_country"] == "MX" and r["_recovery_date"].year in (2007, 2008, 2015)
+            for r in traces
+        )
+        > 1000
+    )
     assert sum(r["recovery_country"] == "US" for r in traces) > 10000
     extra = expected_figures(1.0)["extra"]
     assert counted["not_listed"] == extra["us_sourced_dealer_not_in_listing"] > 0
     assert dict(counted["states"]) == extra["source_state_counts"]
     # with the updates applied (current versions), and the ingest counts the manifest expects
     manifest = json.loads((out / "_generator" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["counts"]["defects"]["pending_completed"] == int(0.02 * manifest["counts"]["trace_requests"] + 0.5)
+    assert manifest["counts"]["defects"]["pending_completed"] == int(
+        0.02 * manifest["counts"]["trace_requests"] + 0.5
+    )
     for f in manifest["files"]:
         if "expected_ingest" in f:
             c = counted["ingest_counts"][f["kind"]][f["name"]]
@@ -653,8 +887,14 @@ def test_manifest_and_defect_ledger_match_the_files(small, manifest):
     # files listed with their real size and hash
     for f in manifest["files"]:
         data = (small / f["kind"] / f["name"]).read_bytes()
-        assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest() == f["sha256"], f["name"]
-    on_disk = {(p.parent.name, p.name) for k in ("trace", "seizures", "licensees", "multiple_sales") for p in (small / k).iterdir()}
+        assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest() == f["sha256"], f[
+            "name"
+        ]
+    on_disk = {
+        (p.parent.name, p.name)
+        for k in ("trace", "seizures", "licensees", "multiple_sales")
+        for p in (small / k).iterdir()
+    }
     assert on_disk == {(f["kind"], f["name"]) for f in manifest["files"]}
 
 
@@ -665,14 +905,20 @@ def test_flags_recounted_from_the_files_match_the_ledger(small):
     by_defect = defaultdict(set)
     for r in rows:
         by_defect[r["defect"]].add(r["record_id"])
-    assert {r["trace_number"] for r in traces if r["_flags"]["incomplete"]} == by_defect["incomplete_request"]
-    assert {r["trace_number"] for r in traces if r["_flags"]["altered"]} == by_defect["altered_serial"]
+    assert {r["trace_number"] for r in traces if r["_flags"]["incomplete"]} == by_defect[
+        "incomplete_request"
+    ]
+    assert {r["trace_number"] for r in traces if r["_flags"]["altered"]} == by_defect[
+        "altered_serial"
+    ]
     assert {r["trace_number"] for r in traces if r["_repeat"]} == by_defect["repeat_request"]
     both = by_defect["incomplete_request"] & by_defect["altered_serial"]
     assert both, "some requests are both incomplete and altered (another identifier missing)"
     for r in traces:
         if r["trace_number"] in both:
-            assert not r["_flags"]["missing"] and (not r["manufacturer"] or not r["model"] or not r["caliber"] or not r["importer"])
+            assert not r["_flags"]["missing"] and (
+                not r["manufacturer"] or not r["model"] or not r["caliber"] or not r["importer"]
+            )
     # malformed rows are exactly the rows a careful loader drops
     read = {
         row["trace_number"]
@@ -680,7 +926,11 @@ def test_flags_recounted_from_the_files_match_the_ledger(small):
         if row is not None
     }
     loaded = {r["trace_number"] for r in traces}
-    quarantined = {r["record_id"] for r in rows if r["handling"] == "quarantine" and r["defect"] != "wrong_field_count"}
+    quarantined = {
+        r["record_id"]
+        for r in rows
+        if r["handling"] == "quarantine" and r["defect"] != "wrong_field_count"
+    }
     assert read - loaded - {""} == quarantined - {""}
     wrong_count = {r["record_id"] for r in rows if r["defect"] == "wrong_field_count"}
     assert wrong_count and not wrong_count & read
@@ -689,25 +939,55 @@ def test_flags_recounted_from_the_files_match_the_ledger(small):
 def test_every_defect_kind_is_present_at_default_rates(manifest):
     counts = manifest["counts"]["defects"]
     row_kinds = {
-        "incomplete_request", "altered_serial", "repeat_request", "dealer_not_in_listing", "bad_date",
-        "impossible_date", "purchase_after_recovery", "unknown_code", "wrong_field_count",
-        "missing_required", "duplicate_seizure", "dl3_reported_again",
-        "pending_completed", "corrected_row", "identical_resend",
+        "incomplete_request",
+        "altered_serial",
+        "repeat_request",
+        "dealer_not_in_listing",
+        "bad_date",
+        "impossible_date",
+        "purchase_after_recovery",
+        "unknown_code",
+        "wrong_field_count",
+        "missing_required",
+        "duplicate_seizure",
+        "dl3_reported_again",
+        "pending_completed",
+        "corrected_row",
+        "identical_resend",
     }
     assert row_kinds <= {k for k, v in counts.items() if v > 0}
     roles = Counter(f["role"] for f in manifest["files"])
-    for role in ("resent_same_bytes", "resent_new_bytes", "truncated", "empty", "wrong_kind", "bad_header", "bad_encoding"):
+    for role in (
+        "resent_same_bytes",
+        "resent_new_bytes",
+        "truncated",
+        "empty",
+        "wrong_kind",
+        "bad_header",
+        "bad_encoding",
+    ):
         assert roles[role] >= 1, role
     handling = manifest["counts"]["defects_by_handling"]
     # a later row for a key already sent is a version (it changes the record) or an
     # identical re-send (unchanged), not a quarantined duplicate
     assert set(handling) == {
-        "quarantine", "flag_incomplete", "flag_altered", "flag_duplicate", "dealer_not_in_listing",
-        "version_new", "version_changed", "unchanged",
+        "quarantine",
+        "flag_incomplete",
+        "flag_altered",
+        "flag_duplicate",
+        "dealer_not_in_listing",
+        "version_new",
+        "version_changed",
+        "unchanged",
     }
     assert {f["role"]: f["handling"] for f in manifest["files"]} == {
-        "normal": "load", "resent_same_bytes": "ignore_same_bytes", "resent_new_bytes": "unchanged",
-        "truncated": "reject", "empty": "reject", "wrong_kind": "reject", "bad_header": "reject",
+        "normal": "load",
+        "resent_same_bytes": "ignore_same_bytes",
+        "resent_new_bytes": "unchanged",
+        "truncated": "reject",
+        "empty": "reject",
+        "wrong_kind": "reject",
+        "bad_header": "reject",
         "bad_encoding": "reject",
     }
 
@@ -729,13 +1009,21 @@ def test_file_level_defects_are_recognisable_and_lose_nothing(small, manifest):
             assert data != (small / f["kind"] / f["source"]).read_bytes()
             # no row of the source has a later version: every row of the copy is the
             # current version of its key, whatever the load order
-            assert not [r for r in ledger(small) if r["kind"] == f["kind"] and earlier_version(r)[0] == f["source"]]
+            assert not [
+                r
+                for r in ledger(small)
+                if r["kind"] == f["kind"] and earlier_version(r)[0] == f["source"]
+            ]
             assert decode(data).replace("\r\n", "\n") == original.replace("\r\n", "\n")
         elif role == "bad_encoding":
             assert data.startswith((b"\xff\xfe", b"\xfe\xff"))
         elif role in ("wrong_kind", "bad_header"):
             first = decode(data).splitlines()[0].split(",")
-            own = {"trace": TRACE_COLUMNS, "seizures": SEIZURE_COLUMNS, "multiple_sales": DL3_COLUMNS}[f["kind"]]
+            own = {
+                "trace": TRACE_COLUMNS,
+                "seizures": SEIZURE_COLUMNS,
+                "multiple_sales": DL3_COLUMNS,
+            }[f["kind"]]
             assert first != own
     # every file-level defect is an extra file: the normal files alone give the figures,
     # which the small-scale calibration test checks with all files present
@@ -743,14 +1031,34 @@ def test_file_level_defects_are_recognisable_and_lose_nothing(small, manifest):
 
 def test_without_defects_nothing_is_injected(tmp_path):
     none = DefectRates(
-        incomplete_request=0, altered_serial=0, undetermined_missing_importer=0,
-        undetermined_incomplete_other=0, undetermined_altered=0, altered_and_incomplete=0,
-        restored_serial=0, dealer_not_in_listing=0, repeat_request=0, bad_date=0,
-        impossible_date=0, purchase_after_recovery=0, unknown_code=0, wrong_field_count=0,
-        missing_required=0, duplicate_seizure=0, dl3_reported_again=0, resent_same_bytes=0, resent_new_bytes=0,
-        truncated=0, empty=0, wrong_kind=0, bad_header=0, bad_encoding=0,
+        incomplete_request=0,
+        altered_serial=0,
+        undetermined_missing_importer=0,
+        undetermined_incomplete_other=0,
+        undetermined_altered=0,
+        altered_and_incomplete=0,
+        restored_serial=0,
+        dealer_not_in_listing=0,
+        repeat_request=0,
+        bad_date=0,
+        impossible_date=0,
+        purchase_after_recovery=0,
+        unknown_code=0,
+        wrong_field_count=0,
+        missing_required=0,
+        duplicate_seizure=0,
+        dl3_reported_again=0,
+        resent_same_bytes=0,
+        resent_new_bytes=0,
+        truncated=0,
+        empty=0,
+        wrong_kind=0,
+        bad_header=0,
+        bad_encoding=0,
     )
-    summary = generate(out=tmp_path / "clean", scale=0.01, seed=3, defects=none, updates=UpdateRates.none())
+    summary = generate(
+        out=tmp_path / "clean", scale=0.01, seed=3, defects=none, updates=UpdateRates.none()
+    )
     assert summary.defects == {}
     assert ledger(tmp_path / "clean") == []
     counted = count_figures(tmp_path / "clean")
@@ -758,7 +1066,11 @@ def test_without_defects_nothing_is_injected(tmp_path):
     # without defects but with the default updates, only updates are recorded
     summary = generate(out=tmp_path / "updates", scale=0.01, seed=3, defects=none)
     assert set(summary.defects) == {"pending_completed", "corrected_row", "identical_resend"}
-    assert {r["handling"] for r in ledger(tmp_path / "updates")} == {"version_new", "version_changed", "unchanged"}
+    assert {r["handling"] for r in ledger(tmp_path / "updates")} == {
+        "version_new",
+        "version_changed",
+        "unchanged",
+    }
     assert count_figures(tmp_path / "updates")["gao"] == counted["gao"]
 
 
@@ -788,9 +1100,27 @@ def test_higher_rates_give_more_defects_and_the_same_figures(tmp_path):
 
 UPDATE_HANDLING = {"version_new", "version_changed", "unchanged"}
 EARLIER = re.compile(r"earlier version (\S+) row (\d+)")
-COMPLETED = {"PURCHASER_IDENTIFIED", "FFL_IDENTIFIED_NO_PURCHASER", "TOO_OLD", "FFL_OUT_OF_BUSINESS_RECORDS_MISSING"}
-PENDING_BLANK = ("ffl_license_number", "purchase_date", "purchaser_name", "purchaser_dob", "purchaser_address")
-INGEST_COUNTS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_new", "rows_changed", "rows_unchanged")
+COMPLETED = {
+    "PURCHASER_IDENTIFIED",
+    "FFL_IDENTIFIED_NO_PURCHASER",
+    "TOO_OLD",
+    "FFL_OUT_OF_BUSINESS_RECORDS_MISSING",
+}
+PENDING_BLANK = (
+    "ffl_license_number",
+    "purchase_date",
+    "purchaser_name",
+    "purchaser_dob",
+    "purchaser_address",
+)
+INGEST_COUNTS = (
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "rows_new",
+    "rows_changed",
+    "rows_unchanged",
+)
 
 
 def earlier_version(r: dict) -> tuple[str | None, int | None]:
@@ -837,17 +1167,24 @@ def test_updates_are_recorded_at_their_rates(small, manifest):
     assert got[("trace", "identical_resend")] == count(rates.identical_resend, n_trace)
     in_files = manifest["counts"]["rows_in_normal_files"]
     seizure_rows = in_files["seizures"] - sum(
-        r["kind"] == "seizures" and r["defect"] in ("duplicate_seizure", "corrected_row") for r in rows
+        r["kind"] == "seizures" and r["defect"] in ("duplicate_seizure", "corrected_row")
+        for r in rows
     )
     assert got[("seizures", "corrected_row")] == count(rates.corrected_seizure, seizure_rows)
     dl3_rows = in_files["multiple_sales"] - got[("multiple_sales", "identical_resend")]
     assert got[("multiple_sales", "identical_resend")] == count(rates.dl3_resend, dl3_rows)
     # each kind of update has one handling
     pairs = {(r["defect"], r["handling"]) for r in updates}
-    assert {("pending_completed", "version_new"), ("corrected_row", "version_changed"), ("identical_resend", "unchanged")} <= pairs
+    assert {
+        ("pending_completed", "version_new"),
+        ("corrected_row", "version_changed"),
+        ("identical_resend", "unchanged"),
+    } <= pairs
     assert pairs <= {
-        ("pending_completed", "version_new"), ("corrected_row", "version_changed"),
-        ("identical_resend", "unchanged"), ("duplicate_seizure", "unchanged"),
+        ("pending_completed", "version_new"),
+        ("corrected_row", "version_changed"),
+        ("identical_resend", "unchanged"),
+        ("duplicate_seizure", "unchanged"),
     }
     # seizures sent twice: in the same file a duplicate key, in the next file unchanged
     for r in rows:
@@ -855,7 +1192,8 @@ def test_updates_are_recorded_at_their_rates(small, manifest):
             same = r["detail"].startswith("same seizure_id as ")
             assert r["handling"] == ("quarantine" if same else "unchanged"), r
     assert manifest["counts"]["update_rows"] == {
-        kind: sum(r["kind"] == kind for r in updates) for kind in ("trace", "seizures", "multiple_sales")
+        kind: sum(r["kind"] == kind for r in updates)
+        for kind in ("trace", "seizures", "multiple_sales")
     }
 
 
@@ -864,7 +1202,10 @@ def test_each_update_is_a_later_version_of_its_key_in_a_later_file(small, manife
     assert updates
     tables = {kind: rows_by_file(small, kind) for kind in KINDS}
     normal = {
-        kind: sorted(f["name"] for f in manifest["files"] if f["kind"] == kind and f["role"] == "normal") for kind in KINDS
+        kind: sorted(
+            f["name"] for f in manifest["files"] if f["kind"] == kind and f["role"] == "normal"
+        )
+        for kind in KINDS
     }
     state_of = mexican_state_of()
     max_later = UpdateRates().max_months_later
@@ -891,7 +1232,11 @@ def test_each_update_is_a_later_version_of_its_key_in_a_later_file(small, manife
             assert early["trace_status"] == early["trace_result"] == "PENDING", r
             assert not any(early[c] for c in PENDING_BLANK), r
             assert later["trace_status"] == "COMPLETED" and later["trace_result"] in COMPLETED, r
-            assert {"trace_status", "trace_result"} <= set(diff) <= {"trace_status", "trace_result", *PENDING_BLANK}, r
+            assert (
+                {"trace_status", "trace_result"}
+                <= set(diff)
+                <= {"trace_status", "trace_result", *PENDING_BLANK}
+            ), r
         elif r["defect"] == "corrected_row":
             field = re.search(r"\((\w+) corrected\)", r["detail"])[1]
             assert diff == [field], (r, diff)
@@ -907,7 +1252,11 @@ def test_update_rows_carry_no_other_defect_and_each_key_is_updated_once(small):
     rows = ledger(small)
     updated = [(r["kind"], r["record_id"]) for r in rows if r["handling"] in UPDATE_HANDLING]
     keys = set(updated)
-    assert [r for r in rows if (r["kind"], r["record_id"]) in keys and r["handling"] not in UPDATE_HANDLING] == []
+    assert [
+        r
+        for r in rows
+        if (r["kind"], r["record_id"]) in keys and r["handling"] not in UPDATE_HANDLING
+    ] == []
     # a trace request or a seizure is updated at most once (a report id covers several rifles)
     once = Counter(k for k in updated if k[0] != "multiple_sales")
     assert max(once.values()) == 1
@@ -916,10 +1265,17 @@ def test_update_rows_carry_no_other_defect_and_each_key_is_updated_once(small):
 def test_current_versions_are_exactly_the_calibrated_data(small, manifest, tmp_path):
     plain = tmp_path / "plain"
     generate(out=plain, scale=0.01, seed=DEFAULT_SEED, updates=UpdateRates.none())
-    plain_manifest = json.loads((plain / "_generator" / "manifest.json").read_text(encoding="utf-8"))
-    assert plain_manifest["counts"]["update_rows"] == {"trace": 0, "seizures": sum(
-        r["defect"] == "duplicate_seizure" and r["handling"] == "unchanged" for r in ledger(plain)
-    ), "multiple_sales": 0}
+    plain_manifest = json.loads(
+        (plain / "_generator" / "manifest.json").read_text(encoding="utf-8")
+    )
+    assert plain_manifest["counts"]["update_rows"] == {
+        "trace": 0,
+        "seizures": sum(
+            r["defect"] == "duplicate_seizure" and r["handling"] == "unchanged"
+            for r in ledger(plain)
+        ),
+        "multiple_sales": 0,
+    }
     for kind in KINDS:
         current = {k: values for k, (_r, values) in careful_load(small, kind)[0].items()}
         calibrated = {k: values for k, (_r, values) in careful_load(plain, kind)[0].items()}
@@ -927,9 +1283,21 @@ def test_current_versions_are_exactly_the_calibrated_data(small, manifest, tmp_p
         assert current == calibrated, kind
     # the updates came on top of the calibrated rows, as recorded
     rows = ledger(small)
-    extra = Counter(r["kind"] for r in rows if r["handling"] in UPDATE_HANDLING and r["defect"] != "duplicate_seizure")
-    plain_rows, rows_now = plain_manifest["counts"]["rows_in_normal_files"], manifest["counts"]["rows_in_normal_files"]
-    assert {k: rows_now[k] - plain_rows[k] for k in rows_now} == {"trace": extra["trace"], "seizures": extra["seizures"], "licensees": 0, "multiple_sales": extra["multiple_sales"]}
+    extra = Counter(
+        r["kind"]
+        for r in rows
+        if r["handling"] in UPDATE_HANDLING and r["defect"] != "duplicate_seizure"
+    )
+    plain_rows, rows_now = (
+        plain_manifest["counts"]["rows_in_normal_files"],
+        manifest["counts"]["rows_in_normal_files"],
+    )
+    assert {k: rows_now[k] - plain_rows[k] for k in rows_now} == {
+        "trace": extra["trace"],
+        "seizures": extra["seizures"],
+        "licensees": 0,
+        "multiple_sales": extra["multiple_sales"],
+    }
     # the rest of the data does not depend on the update rates
     assert file_digests(plain / "licensees") == file_digests(small / "licensees")
     assert plain_manifest["expected_figures"] == manifest["expected_figures"]
@@ -938,29 +1306,57 @@ def test_current_versions_are_exactly_the_calibrated_data(small, manifest, tmp_p
 def test_manifest_expects_the_ingest_counts_of_a_careful_load(small, manifest):
     for kind in KINDS:
         _current, counts = careful_load(small, kind)
-        expected = {f["name"]: f["expected_ingest"] for f in manifest["files"] if f["kind"] == kind and "expected_ingest" in f}
-        assert {name: {k: c.get(k, 0) for k in INGEST_COUNTS} for name, c in counts.items()} == expected, kind
+        expected = {
+            f["name"]: f["expected_ingest"]
+            for f in manifest["files"]
+            if f["kind"] == kind and "expected_ingest" in f
+        }
+        assert {
+            name: {k: c.get(k, 0) for k in INGEST_COUNTS} for name, c in counts.items()
+        } == expected, kind
         for e in expected.values():
             assert e["rows_read"] == e["rows_loaded"] + e["rows_quarantined"]
             assert e["rows_loaded"] == e["rows_new"] + e["rows_changed"] + e["rows_unchanged"]
-        assert manifest["counts"]["expected_ingest"][kind] == {k: sum(e[k] for e in expected.values()) for k in INGEST_COUNTS}
+        assert manifest["counts"]["expected_ingest"][kind] == {
+            k: sum(e[k] for e in expected.values()) for k in INGEST_COUNTS
+        }
     # files that are not loaded have no expected counts
     for f in manifest["files"]:
-        assert ("expected_ingest" in f) == (f["kind"] != "licensees" and f["role"] in ("normal", "resent_new_bytes")), f["name"]
+        assert ("expected_ingest" in f) == (
+            f["kind"] != "licensees" and f["role"] in ("normal", "resent_new_bytes")
+        ), f["name"]
     resent = [f for f in manifest["files"] if f["role"] == "resent_new_bytes"]
-    assert resent and all(f["expected_ingest"]["rows_unchanged"] > 0 and f["expected_ingest"]["rows_new"] == 0 for f in resent)
+    assert resent and all(
+        f["expected_ingest"]["rows_unchanged"] > 0 and f["expected_ingest"]["rows_new"] == 0
+        for f in resent
+    )
     totals = manifest["counts"]["expected_ingest"]["trace"]
     assert totals["rows_changed"] > 0 and totals["rows_unchanged"] > 0
 
 
 def test_higher_update_rates_give_more_updates_and_the_same_figures(tmp_path):
-    more = UpdateRates(pending_completed=0.1, corrected_row=0.05, identical_resend=0.05, corrected_seizure=0.05, dl3_resend=0.05)
+    more = UpdateRates(
+        pending_completed=0.1,
+        corrected_row=0.05,
+        identical_resend=0.05,
+        corrected_seizure=0.05,
+        dl3_resend=0.05,
+    )
     out = tmp_path / "more"
     summary = generate(out=out, scale=0.01, seed=DEFAULT_SEED, updates=more)
-    n_trace = json.loads((out / "_generator" / "manifest.json").read_text())["counts"]["trace_requests"]
+    n_trace = json.loads((out / "_generator" / "manifest.json").read_text())["counts"][
+        "trace_requests"
+    ]
     got = Counter((r["kind"], r["defect"]) for r in ledger(out) if r["handling"] in UPDATE_HANDLING)
     assert got[("trace", "pending_completed")] == int(0.1 * n_trace + 0.5)
-    assert got[("trace", "corrected_row")] == got[("trace", "identical_resend")] == int(0.05 * n_trace + 0.5)
-    assert got[("seizures", "corrected_row")] >= 3 and got[("multiple_sales", "identical_resend")] >= 10
+    assert (
+        got[("trace", "corrected_row")]
+        == got[("trace", "identical_resend")]
+        == int(0.05 * n_trace + 0.5)
+    )
+    assert (
+        got[("seizures", "corrected_row")] >= 3
+        and got[("multiple_sales", "identical_resend")] >= 10
+    )
     assert summary.defects["pending_completed"] == got[("trace", "pending_completed")]
     assert count_figures(out)["gao"] == expected_figures(0.01)["gao"]

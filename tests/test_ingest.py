@@ -326,3 +326,30 @@ def test_misplaced_files_and_a_missing_landing_folder_are_reported(tmp_path):
     assert "traces/, which is no kind's folder" in advice["traces/t.csv"]
     assert "move it to the folder of its kind" in advice["notes.txt"]
     assert summary.files == [] and check_landing(s)
+
+
+def test_a_warehouse_of_an_earlier_version_gets_its_version_columns(settings):
+    """Raw tables made before record versions are brought up to date: load order from
+    the ledger, record hashes from the values; a re-send then counts unchanged."""
+    from pipelines.warehouse import connect
+
+    path = write_export(settings.landing_dir / "trace" / "t.csv", "trace", rows(3))
+    ingest(settings)
+    with connect(settings) as con:  # back to the earlier layout
+        expected = con.execute("select _record_hash from raw.trace order by 1").fetchall()
+        for column in ("_export_date", "_load_seq", "_record_hash", "_change"):
+            con.execute(f"alter table raw.trace drop column {column}")
+        for column in ("load_seq", "export_date", "rows_new", "rows_changed", "rows_unchanged"):
+            con.execute(f"alter table meta.load_ledger drop column {column}")
+    path.rename(path.with_name("moved.csv"))
+    write_export(settings.landing_dir / "trace" / "t_again.csv", "trace", rows(3), line_end="\r\n")
+    summary = ingest(settings)
+    again = {f.file_name: f for f in summary.files}["t_again.csv"]
+    assert (again.rows_new, again.rows_changed, again.rows_unchanged) == (0, 0, 3)
+    got = query(
+        settings, "select _record_hash from raw.trace where _file_name = 't.csv' order by 1"
+    )
+    assert got == expected
+    assert query(
+        settings, "select distinct _load_seq from raw.trace where _file_name = 't.csv'"
+    ) == [(1,)]

@@ -10,7 +10,8 @@ after one small new export. Prints figures; it is not a test.
    serial numbers so that every copy is a different firearm.
 3. ``dbt run --full-refresh``: every model from scratch (the cost without incremental
    models, and the cost of the first build).
-4. Lands one small trace file (``--new-rows`` new firearms plus repeat requests of
+4. Lands one small trace file (``--new-rows`` new firearms, ``--changed-rows`` later
+   versions of requests already loaded, plus repeat requests of
    firearms already in the history, one of them earlier than the request it repeats),
    ingests it, and runs ``dbt run`` (incremental).
 5. ``dbt build`` again with nothing new: the incremental models find no new load.
@@ -41,6 +42,7 @@ from pipelines.contracts import CONTRACTS  # noqa: E402
 from pipelines.transform import run_dbt  # noqa: E402
 
 HEAVY = (
+    "int_trace_versions",
     "int_trace_requests_flagged",
     "int_licensee_listings_keyed",
     "origin_by_year",
@@ -75,6 +77,10 @@ def inflate(settings: Settings, target_rows: int) -> int:
             "_row_number",
             "_date_format",
             "_loaded_at",
+            "_export_date",
+            "_load_seq",
+            "_record_hash",
+            "_change",
         ]
         select = []
         for c in columns:
@@ -102,9 +108,10 @@ def inflate(settings: Settings, target_rows: int) -> int:
         con.close()
 
 
-def land_small_file(settings: Settings, new_rows: int) -> tuple[Path, int]:
-    """New firearms (renamed copies of loaded rows) plus repeat requests of firearms
-    already loaded, in one ISO-dated trace file."""
+def land_small_file(settings: Settings, new_rows: int, changed_rows: int) -> tuple[Path, int]:
+    """New firearms (renamed copies of loaded rows), repeat requests of firearms already
+    loaded, and later versions of requests already loaded (the pending ones completed,
+    the others with a corrected city), in one ISO-dated trace file."""
     columns = list(CONTRACTS["trace"].columns)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
@@ -117,6 +124,10 @@ def land_small_file(settings: Settings, new_rows: int) -> tuple[Path, int]:
             f"select {cols} from raw.trace where _date_format = '%Y-%m-%d' "
             "and nullif(trim(serial_number), '') is not null and trace_result = 'PURCHASER_IDENTIFIED' "
             f"and _load_id not like '%-c%' limit 50 offset {new_rows}"
+        ).fetchall()
+        later = con.execute(
+            f"select {cols} from raw.trace where _date_format = '%Y-%m-%d' "
+            f"and _load_id like '%-c%' using sample {changed_rows} rows (reservoir, 7)"
         ).fetchall()
     finally:
         con.close()
@@ -140,7 +151,16 @@ def land_small_file(settings: Settings, new_rows: int) -> tuple[Path, int]:
             if n % 2 == 0:
                 row[i_request] = row[i_recovery]
             writer.writerow(row)
-    return path, len(fresh) + len(repeats)
+        i_status, i_result = columns.index("trace_status"), columns.index("trace_result")
+        i_city = columns.index("recovery_city")
+        for row in later:
+            row = list(row)
+            if row[i_status] == "PENDING":
+                row[i_status], row[i_result] = "COMPLETED", "FFL_IDENTIFIED_NO_PURCHASER"
+            else:
+                row[i_city] = (row[i_city] or "") + " (CORRECTED)"
+            writer.writerow(row)
+    return path, len(fresh) + len(repeats) + len(later)
 
 
 def touched(settings: Settings) -> dict[str, int]:
@@ -170,6 +190,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="trace rows to inflate to")
     parser.add_argument("--new-rows", type=int, default=1_000, help="new firearms in the new file")
+    parser.add_argument(
+        "--changed-rows", type=int, default=100, help="later versions of loaded requests in it"
+    )
     parser.add_argument("--from-data", type=Path, help="an ingested data folder to copy")
     parser.add_argument("--keep", type=Path, help="keep the benchmark data folder here")
     args = parser.parse_args()
@@ -180,6 +203,7 @@ def main() -> None:
         shutil.rmtree(data)
     settings = Settings.from_env({"TRACEPIPE_DATA_DIR": str(data), "TRACEPIPE_PII_KEY": "bench"})
     settings.ensure_dirs()
+    settings.ensure_landing()
     if args.from_data:
         shutil.copy(args.from_data / "warehouse" / "warehouse.duckdb", settings.warehouse_path)
         con = duckdb.connect(str(settings.warehouse_path))
@@ -198,7 +222,7 @@ def main() -> None:
         for kind_dir in settings.landing_dir.iterdir():  # keep the landing folder small
             if kind_dir.is_dir():
                 shutil.rmtree(kind_dir)
-        settings.ensure_dirs()
+        settings.ensure_landing()
 
     start = time.perf_counter()
     rows = inflate(settings, args.rows)
@@ -208,12 +232,13 @@ def main() -> None:
     wall, per_model = timed_dbt(settings, "run", "--full-refresh")
     report(f"full build (dbt run --full-refresh, {rows:,} trace rows)", wall, per_model)
 
-    path, n = land_small_file(settings, args.new_rows)
+    path, n = land_small_file(settings, args.new_rows, args.changed_rows)
     start = time.perf_counter()
     summary = ingest.ingest(settings, kinds=("trace",))
     print(
         f"\nlanded {path.name} ({n} rows), ingested in {time.perf_counter() - start:.1f} s "
-        f"({summary.rows_loaded} loaded, {summary.rows_quarantined} quarantined)"
+        f"({summary.rows('new')} new, {summary.rows('changed')} changed, "
+        f"{summary.rows('unchanged')} unchanged, {summary.rows_quarantined} quarantined)"
     )
 
     wall, per_model = timed_dbt(settings, "run")

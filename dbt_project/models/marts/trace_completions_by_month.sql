@@ -1,9 +1,9 @@
 -- How pending traces moved: for each month, the traces of firearms recovered in Mexico
 -- (repeat requests left out) that a later export completed, by the result they reached
 -- and the purchaser determination that result gives now, with how long they had been
--- pending. A trace completes in the month of the export date of its first version that
--- is no longer pending (int_trace_versions: valid_from). Traces still pending count in
--- the row with completed_month null.
+-- pending. A trace completes in the month of the export date of the version that
+-- followed its last pending version (int_trace_versions: valid_from); traces whose
+-- current version is pending count in the row with completed_month null.
 with
 
 versions as (
@@ -21,9 +21,9 @@ requests as (
 
 ),
 
-first_pending as (
+pending as (
 
-    select trace_number, min(version) as version, min(valid_from) as pending_since
+    select trace_number, max(version) as last_pending_version, min(valid_from) as pending_since
     from versions
     where is_pending
     group by 1
@@ -32,18 +32,15 @@ first_pending as (
 
 completed as (
 
-    -- The first version after the first pending one that is no longer pending.
+    -- The version after the last pending one.
     select
         versions.trace_number,
-        first_pending.pending_since,
         versions.valid_from as completed_on,
         versions.trace_result
     from versions
-    inner join first_pending
-        on versions.trace_number = first_pending.trace_number
-        and versions.version > first_pending.version
-    where not versions.is_pending
-    qualify row_number() over (partition by versions.trace_number order by versions.version) = 1
+    inner join pending
+        on versions.trace_number = pending.trace_number
+        and versions.version = pending.last_pending_version + 1
 
 ),
 
@@ -54,10 +51,10 @@ moved as (
         coalesce(completed.trace_result, 'PENDING') as trace_result,
         requests.purchaser_status,
         requests.recovery_year,
-        completed.completed_on - first_pending.pending_since as days_pending
-    from first_pending
-    inner join requests on requests.trace_number = first_pending.trace_number
-    left join completed on completed.trace_number = first_pending.trace_number
+        completed.completed_on - pending.pending_since as days_pending
+    from pending
+    inner join requests on requests.trace_number = pending.trace_number
+    left join completed on completed.trace_number = pending.trace_number
 
 )
 
