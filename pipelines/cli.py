@@ -291,7 +291,7 @@ def cmd_rollback(settings: Settings, args) -> int:
 
 def cmd_status(settings: Settings, args) -> int:
     from pipelines import publish
-    from pipelines.warehouse import connect
+    from pipelines.warehouse import connect, has_table
 
     info = publish.status(settings)
     print(f"data folder:     {settings.data_dir}")
@@ -320,13 +320,7 @@ def cmd_status(settings: Settings, args) -> int:
         print(f"set aside:       {', '.join(info['leftovers'])}")
     if settings.warehouse_path.exists():
         with connect(settings, read_only=True) as con:
-            tables = {
-                r[0]
-                for r in con.execute(
-                    "select table_name from information_schema.tables where table_schema='meta'"
-                ).fetchall()
-            }
-            if "load_ledger" in tables:
+            if has_table(con, "meta", "load_ledger"):
                 rows = con.execute(
                     "select kind, status, count(*), sum(rows_read), sum(rows_loaded), "
                     "sum(rows_quarantined) from meta.load_ledger group by all order by all"

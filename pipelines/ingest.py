@@ -52,7 +52,7 @@ from pipelines import contracts, privacy
 from pipelines.config import KINDS, Settings
 from pipelines.contracts import CONTRACTS, DATE_STYLES, ISO_DATE, Contract
 from pipelines.reference import normalise_text
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, registered
 
 log = logging.getLogger(__name__)
 
@@ -745,14 +745,11 @@ def _classify(con, contract: Contract, frame: pl.DataFrame, load_id: str) -> pl.
     key in the live loads: new, changed or unchanged. Returns the rows with
     ``_record_hash``, ``_change`` and ``_same_file_row`` (null unless repeated)."""
     kind = contract.kind
-    con.register("incoming", frame.to_arrow())
-    try:
+    with registered(con, "incoming", frame.to_arrow()):
         con.execute(
             f"create or replace temp table _incoming as select *, "
             f"{record_hash_sql(contract)} as _record_hash from incoming"
         )
-    finally:
-        con.unregister("incoming")
     i_key, r_key = key_sql(contract, "i"), key_sql(contract, "r")
     join = " and ".join(f"{a} is not distinct from {b}" for a, b in zip(i_key, r_key, strict=True))
     matched = con.execute(
@@ -836,12 +833,9 @@ def _load_chunk(
     col_list = ", ".join(f'"{c}"' for c in raw_cols)
     good = frame.select(raw_cols + version_cols).join(kept, on="_row_number", how="inner")
     if good.height:
-        con.register("good_rows", good.to_arrow())
-        try:
-            all_cols = ", ".join(f'"{c}"' for c in [*raw_cols, *VERSION_COLUMNS])
+        all_cols = ", ".join(f'"{c}"' for c in [*raw_cols, *VERSION_COLUMNS])
+        with registered(con, "good_rows", good.to_arrow()):
             con.execute(f"insert into raw.{kind} ({all_cols}) select {all_cols} from good_rows")
-        finally:
-            con.unregister("good_rows")
     counts = dict.fromkeys(CHANGES, 0)
     for change, n in good.group_by("_change").len().iter_rows():
         counts[change] = n
@@ -865,14 +859,11 @@ def _load_chunk(
                 pl.Series("_errors", [json.dumps(failures[i]) for i in positions], dtype=pl.Utf8),
             )
         )
-        con.register("failed_rows", failed.to_arrow())
-        try:
+        with registered(con, "failed_rows", failed.to_arrow()):
             con.execute(
                 f"insert into quarantine.{kind} ({col_list}, _rules, _reason, _errors) "
                 f"select {col_list}, _rules, _reason, _errors from failed_rows"
             )
-        finally:
-            con.unregister("failed_rows")
     if chunk.bad_rows:
         bad = pl.DataFrame(
             {
@@ -890,16 +881,13 @@ def _load_chunk(
                 ],
             }
         )
-        con.register("bad_lines", bad.to_arrow())
-        try:
+        with registered(con, "bad_lines", bad.to_arrow()):
             con.execute(
                 f"insert into quarantine.{kind} "
                 "(_load_id, _file_name, _row_number, _date_format, _loaded_at, _raw_line, "
                 "_rules, _reason, _errors) select _load_id, _file_name, _row_number, "
                 "_date_format, _loaded_at, _raw_line, _rules, _reason, _errors from bad_lines"
             )
-        finally:
-            con.unregister("bad_lines")
     quarantined = len(positions) + len(chunk.bad_rows)
     examples = [f"row {chunk.row_numbers[i]}: {reasons[i]}" for i in positions[:3]] + [
         f"row {n}: {reason}" for n, _, reason in chunk.bad_rows[:3]

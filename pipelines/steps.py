@@ -17,7 +17,7 @@ from pipelines import publish as publish_mod
 from pipelines import report as report_mod
 from pipelines import transform as transform_mod
 from pipelines.config import PROJECT_ROOT, Settings
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, has_table
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,7 @@ def inputs_fingerprint(settings: Settings) -> str:
     digest = hashlib.sha256(code_fingerprint().encode())
     if settings.warehouse_path.exists():
         with connect(settings, read_only=True) as con:
-            tables = {
-                r[0]
-                for r in con.execute(
-                    "select table_name from information_schema.tables where table_schema='meta'"
-                ).fetchall()
-            }
-            if "load_ledger" in tables:
+            if has_table(con, "meta", "load_ledger"):
                 for row in con.execute(
                     "select load_id, status from meta.load_ledger "
                     "where status in ('loaded', 'retracted') order by load_id, status"
