@@ -109,3 +109,26 @@
     where kind = 'licensees' and snapshot_month is not null
         and (load_seq > {{ since_seq }} or retract_seq > {{ since_seq }})
 {%- endmacro %}
+
+
+{# The rows of a staged relation that are the current versions in ``versions`` (a
+   versions model with load_id, file_row_number and is_current). #}
+{% macro current_rows(staged, versions) -%}
+    select staged.*
+    from {{ staged }} as staged
+    semi join (
+        select load_id, file_row_number from {{ versions }} where is_current
+    ) as current_versions
+        on staged.load_id = current_versions.load_id
+        and staged.file_row_number = current_versions.file_row_number
+{%- endmacro %}
+
+
+{# The change sequence an incremental model had read through at its last run, at compile
+   time; -1 when it must read everything (not incremental yet, or its rules changed). #}
+{% macro last_through_seq() -%}
+    {%- if not (is_incremental() and execute) or rules_changed(['through_seq']) -%}
+        {{- return(-1) -}}
+    {%- endif -%}
+    {{- return(run_query("select coalesce(max(through_seq), -1) from " ~ this).rows[0][0]) -}}
+{%- endmacro %}

@@ -27,13 +27,7 @@
     )
 }}
 
-{%- set reprocess_all = rules_changed(['through_seq']) %}
-{%- set since_seq = -1 %}
-{%- if is_incremental() and execute and not reprocess_all %}
-    {%- set since_seq = run_query(
-        "select coalesce(max(through_seq), -1) from " ~ this
-    ).rows[0][0] %}
-{%- endif %}
+{%- set since_seq = last_through_seq() %}
 
 with
 
@@ -55,7 +49,7 @@ licenses as (
         on licenses.load_id = current_loads.load_id
         and licenses.snapshot_month = current_loads.snapshot_month
     where licensee_key is not null
-    {% if is_incremental() and not reprocess_all %}
+    {% if since_seq >= 0 %}
         and licenses.snapshot_month in ({{ listing_months_touched_since(since_seq) }})
     {% endif %}
 

@@ -17,13 +17,7 @@ firearm_types as (
 
 current_version as (
 
-    select seizures.*
-    from seizures
-    semi join (
-        select load_id, file_row_number from {{ ref('int_seizure_versions') }} where is_current
-    ) as current_versions
-        on seizures.load_id = current_versions.load_id
-        and seizures.file_row_number = current_versions.file_row_number
+    {{ current_rows('seizures', ref('int_seizure_versions')) }}
 
 )
 

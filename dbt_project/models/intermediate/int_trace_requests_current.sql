@@ -3,10 +3,4 @@
 -- raw.trace under the staging view, so an incremental run normalises only what it needs.
 {{ config(materialized='view') }}
 
-select requests.*
-from {{ ref('stg_trace__requests') }} as requests
-semi join (
-    select load_id, file_row_number from {{ ref('int_trace_versions') }} where is_current
-) as current_versions
-    on requests.load_id = current_versions.load_id
-    and requests.file_row_number = current_versions.file_row_number
+{{ current_rows(ref('stg_trace__requests'), ref('int_trace_versions')) }}

@@ -24,13 +24,7 @@
     )
 }}
 
-{%- set reprocess_all = rules_changed(['through_seq']) %}
-{%- set since_seq = -1 %}
-{%- if is_incremental() and execute and not reprocess_all %}
-    {%- set since_seq = run_query(
-        "select coalesce(max(through_seq), -1) from " ~ this
-    ).rows[0][0] %}
-{%- endif %}
+{%- set since_seq = last_through_seq() %}
 
 with
 
@@ -48,7 +42,7 @@ received as (
         nullif(upper(trim(trace_status)), '') as trace_status,
         nullif(upper(trim(trace_result)), '') as trace_result
     from {{ source('raw', 'trace') }}
-    {% if is_incremental() and not reprocess_all %}
+    {% if since_seq >= 0 %}
     where trim(trace_number) in ({{ trace_keys_touched_since(since_seq) }})
     {% endif %}
 
