@@ -353,3 +353,27 @@ def test_a_warehouse_of_an_earlier_version_gets_its_version_columns(settings):
     assert query(
         settings, "select distinct _load_seq from raw.trace where _file_name = 't.csv'"
     ) == [(1,)]
+
+
+def test_retract_from_the_command_line_says_what_it_did_or_what_to_do(
+    settings, capsys, monkeypatch
+):
+    from pipelines import cli
+
+    monkeypatch.setenv("TRACEPIPE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("TRACEPIPE_PII_KEY", "test-key")
+    write_export(settings.landing_dir / "trace" / "a.csv", "trace", rows(3))
+    write_export(settings.landing_dir / "trace" / "b.csv", "trace", rows(2, "T2014-"))
+    ingest(settings)
+
+    assert cli.main(["retract", "nosuch.csv", "--reason", "x"]) == cli.EXIT_FAILED
+    assert "no loaded file or load id is named 'nosuch.csv'" in capsys.readouterr().err
+    assert cli.main(["retract", "b.csv", "--reason", " "]) == cli.EXIT_FAILED
+    assert "say why the file is taken back" in capsys.readouterr().err
+    assert cli.main(["retract", "b.csv", "--reason", "wrong year"]) == 0
+    out = capsys.readouterr().out
+    assert "retracted trace/b.csv" in out and "2 rows taken back" in out and "2 gone" in out
+    assert cli.main(["retract", "b.csv", "--reason", "again"]) == cli.EXIT_FAILED
+    assert "retracted already" in capsys.readouterr().err
+    assert query(settings, "select count(*) from raw.trace")[0][0] == 3
+    assert query(settings, "select count(*) from retracted.trace")[0][0] == 2

@@ -479,9 +479,12 @@ def third(second, tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="module")
 def rebuilt(third, tmp_path_factory) -> Settings:
-    """The same raw data as ``third``, every model rebuilt from scratch."""
+    """The same raw data as ``third``, every model rebuilt from scratch, as
+    ``tracepipe transform --full-refresh`` does (dbt build --full-refresh)."""
+    from pipelines import steps
+
     s = copy_data(third, tmp_path_factory.mktemp("marts-rebuilt") / "data")
-    build(s, "run", "--full-refresh")
+    assert steps.transform(s, full_refresh=True)["command"] == "build --full-refresh"
     return s
 
 
