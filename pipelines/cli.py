@@ -155,7 +155,13 @@ def cmd_publish(settings: Settings, args) -> int:
     summary = steps.summary_of(validation, str(report_json), str(report_json.with_suffix(".html")))
     published = steps.publish(settings, run_id, summary)
     print(f"published release {published['release_id']}: {published['database']}")
+    _print_withheld(published.get("withheld") or {})
     return 0
+
+
+def _print_withheld(withheld: dict) -> None:
+    for mart, reason in sorted(withheld.items()):
+        print(f"  {mart}: {reason}")
 
 
 def _latest_run(settings: Settings) -> str:
@@ -190,6 +196,7 @@ def cmd_run(settings: Settings, args) -> int:
     _print_audit(audit_summary)
     published = steps.publish(settings, run_id, audit_summary)
     print(f"published release {published['release_id']}: {published['marts']}")
+    _print_withheld(published.get("withheld") or {})
     figures = steps.report(settings, run_id)
     print(f"figures: {figures['report']}")
     _print_where(settings)
@@ -251,6 +258,7 @@ def _print_release(settings: Settings) -> None:
     print(
         f"  {len(manifest.get('marts', {}))} marts: {', '.join(sorted(manifest.get('marts', {})))}"
     )
+    _print_withheld(manifest.get("withheld") or {})
 
 
 def cmd_demo(settings: Settings, args) -> int:
@@ -423,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.ingest import LandingError
     from pipelines.publish import PublishRefused
     from pipelines.retract import RetractRefused
+    from pipelines.secrets import KeyRefused
     from pipelines.steps import ReleaseHeld
     from pipelines.transform import TransformFailed
 
@@ -431,7 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     except ReleaseHeld as exc:
         print(f"RELEASE HELD: {exc}", file=sys.stderr)
         return EXIT_HELD
-    except (TransformFailed, PublishRefused, SuiteError, LandingError, RetractRefused) as exc:
+    except (
+        TransformFailed,
+        PublishRefused,
+        SuiteError,
+        LandingError,
+        RetractRefused,
+        KeyRefused,
+    ) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return EXIT_FAILED
 

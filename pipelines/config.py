@@ -36,6 +36,7 @@ class Settings:
     dags_dir: Path
     keep_releases: int = 5
     pii_key: str = field(default="", repr=False)
+    pii_key_file: str = ""
     dbt_threads: int = 1
 
     @classmethod
@@ -58,6 +59,7 @@ class Settings:
             dags_dir=PROJECT_ROOT / "dags",
             keep_releases=int(env.get("TRACEPIPE_KEEP_RELEASES", "5")),
             pii_key=env.get("TRACEPIPE_PII_KEY", ""),
+            pii_key_file=env.get("TRACEPIPE_PII_KEY_FILE", ""),
             dbt_threads=int(env.get("TRACEPIPE_DBT_THREADS", "1")),
         )
 

@@ -38,9 +38,7 @@ def mask_record(record: dict[str, object]) -> dict[str, object]:
 
 
 def keyed_hash(value: str, key: str) -> str:
-    """HMAC-SHA256 of a normalised value; the key comes from the environment."""
+    """HMAC-SHA256 of a normalised value, hex; the key comes from ``pipelines.secrets``."""
     if not key:
-        raise ValueError(
-            "TRACEPIPE_PII_KEY is not set: a keyed hash needs a secret key from the environment"
-        )
+        raise ValueError("a keyed hash needs a secret key (pipelines.secrets.pii_key)")
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()

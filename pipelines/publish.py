@@ -285,6 +285,12 @@ def _new_release_id(settings: Settings, run_id: str) -> str:
     return release_id
 
 
+NO_KEY_REASON = (
+    "not published: there is no purchaser key, so purchasers have no keyed hash (set "
+    "TRACEPIPE_PII_KEY, or TRACEPIPE_PII_KEY_FILE to a file holding the key)"
+)
+
+
 def mart_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
     return [
         row[0]
@@ -350,6 +356,22 @@ def build_release(
                     "the warehouse has no marts to publish; run the transform first"
                 )
             assert_no_personal_data(con, "wh", MART_SCHEMA)
+            if manifest.get("purchaser_key_id") == "none":
+                # No purchaser key: the marts that carry a purchaser's hash are empty of
+                # meaning, and are left out of the release with the reason.
+                keyed = {
+                    r[0]
+                    for r in con.execute(
+                        "select table_name from information_schema.columns "
+                        "where table_catalog = 'wh' and table_schema = ? "
+                        "and column_name = 'purchaser_key'",
+                        [MART_SCHEMA],
+                    ).fetchall()
+                }
+                manifest["withheld"] = {t: NO_KEY_REASON for t in sorted(keyed)}
+                tables = [t for t in tables if t not in keyed]
+                if expected_marts is not None:
+                    expected_marts = {k: v for k, v in expected_marts.items() if k not in keyed}
             for table in tables:
                 con.execute(
                     f'create table main."{table}" as select * from wh.{MART_SCHEMA}."{table}"'

@@ -79,8 +79,10 @@ def code_fingerprint() -> str:
 
 def inputs_fingerprint(settings: Settings) -> str:
     """What a release is built from: the live and retracted loads of the ledger (by load
-    id and status), and the code and rules. Equal fingerprints, equal releases."""
+    id and status), the code and rules, and the purchaser key (by its public id). Equal
+    fingerprints, equal releases."""
     digest = hashlib.sha256(code_fingerprint().encode())
+    digest.update(b"purchaser key " + purchaser_key_id(settings).encode())
     if settings.warehouse_path.exists():
         with connect(settings, read_only=True) as con:
             if has_table(con, "meta", "load_ledger"):
@@ -90,6 +92,13 @@ def inputs_fingerprint(settings: Settings) -> str:
                 ).fetchall():
                     digest.update("|".join(row).encode() + b"\n")
     return digest.hexdigest()
+
+
+def purchaser_key_id(settings: Settings) -> str:
+    """The public id of the purchaser key ("none" without a key)."""
+    from pipelines.secrets import key_id, pii_key
+
+    return key_id(pii_key(settings))
 
 
 def plan(settings: Settings, force: bool = False) -> dict:
@@ -217,6 +226,7 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
     manifest = {
         "run_id": run_id,
         "inputs_fingerprint": inputs_fingerprint(settings),
+        "purchaser_key_id": purchaser_key_id(settings),
         "validation_report": audit_summary["report_json"],
         "validation_summary": {
             k: audit_summary.get(k)
@@ -232,8 +242,12 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
         manifest,
         expected_marts=audit_summary.get("mart_rows"),
     )
+    withheld = publish_mod.read_manifest(release.path).get("withheld") or {}
+    for mart, reason in withheld.items():
+        log.warning("%s %s", mart, reason)
     return {
         "release_id": release.release_id,
+        "withheld": withheld,
         "path": str(release.path),
         "database": str(settings.current_link / "marts.duckdb"),
         "marts": release.marts,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.config import Settings
-from pipelines.secrets import pii_key
+from pipelines.secrets import key_id, pii_key
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,16 @@ class TransformResult:
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
+    """The environment of dbt's process. The purchaser key is not in the dbt project:
+    the plugin (pipelines.dbt_plugin) reads it from this environment or the key file
+    when dbt connects, and hands DuckDB a function, so no SQL text holds it."""
+    key_source = {"TRACEPIPE_PII_KEY": settings.pii_key} if settings.pii_key else {}
+    if settings.pii_key_file:
+        key_source["TRACEPIPE_PII_KEY_FILE"] = settings.pii_key_file
     return {
         "TRACEPIPE_WAREHOUSE": str(settings.warehouse_path),
-        "TRACEPIPE_PII_KEY": pii_key(settings),
+        "TRACEPIPE_DATA_DIR": str(settings.data_dir),
+        **key_source,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_LOG_PATH": str(settings.dbt_target_dir.parent / "logs"),
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
@@ -67,7 +74,13 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
         dbt_executable(),
         *args,
         "--vars",
-        json.dumps({"macros_checksum": macros_checksum(settings)}),
+        json.dumps(
+            {
+                "macros_checksum": macros_checksum(settings),
+                # the key's public id: a new key makes the models hash purchasers again
+                "purchaser_key_id": key_id(pii_key(settings)),
+            }
+        ),
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",

@@ -12,14 +12,19 @@ from contextlib import contextmanager
 
 import duckdb
 
+from pipelines import udfs
 from pipelines.config import Settings
+from pipelines.secrets import pii_key
 
 
 @contextmanager
 def connect(
     settings: Settings, read_only: bool = False, wait_seconds: float = 30.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse; waits a while if another process holds the lock."""
+    """A connection to the warehouse; waits a while if another process holds the lock.
+    It knows the pipeline's run-time functions (the purchaser's keyed hash), which the
+    staging views call."""
+    key = pii_key(settings)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
     while True:
@@ -34,6 +39,7 @@ def connect(
                 ) from exc
             time.sleep(0.5)
     try:
+        udfs.register(con, key)
         yield con
     finally:
         con.close()

@@ -47,12 +47,17 @@
 
 {# The version of the rules a model is built by: its own SQL, the project's macros (dbt's
    graph does not hold macro text, so `tracepipe transform` passes a checksum of the
-   macro files as the var ``macros_checksum``), and the checksum of every model and seed
-   it reads. When it differs from the version a row was written by, an incremental model
+   macro files as the var ``macros_checksum``), the public id of the purchaser key (the
+   var ``purchaser_key_id``: a new key makes every purchaser hash again, never a mix of
+   two keys), and the checksum of every model and seed it reads. When it differs from the version a row was written by, an incremental model
    reprocesses everything, without being told. #}
 {% macro rules_version() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
-    {%- set parts = [model.raw_code, 'macros:' ~ var('macros_checksum', '')] -%}
+    {%- set parts = [
+        model.raw_code,
+        'macros:' ~ var('macros_checksum', ''),
+        'purchaser key:' ~ var('purchaser_key_id', ''),
+    ] -%}
     {%- for node_id in (model.depends_on or {}).get('nodes', []) | sort -%}
         {%- set node = graph.get('nodes', {}).get(node_id) -%}
         {%- if node is not none and node.resource_type in ('model', 'seed') -%}
