@@ -249,8 +249,9 @@ def _print_release(settings: Settings) -> None:
     print(f"published release {manifest['release_id']} (validation: {manifest['validation']})")
     for kind, counts in sorted(manifest.get("rows_by_kind", {}).items()):
         print(
-            f"  {kind:<15} read {counts['read']:>9,}  loaded {counts['loaded']:>9,}  "
-            f"quarantined {counts['quarantined']:>7,}"
+            f"  {kind:<15} read {counts['read']:>9,} = new {counts.get('new', 0):>9,} "
+            f"+ changed {counts.get('changed', 0):>7,} + unchanged {counts.get('unchanged', 0):>7,} "
+            f"+ quarantined {counts['quarantined']:>7,}"
         )
     rejected = [i for i in manifest.get("inputs", []) if i.get("status") == "rejected"]
     if rejected:
