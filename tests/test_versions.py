@@ -223,6 +223,9 @@ def test_an_idle_run_publishes_nothing(story):
     )
     assert "transform" not in story["idle"]
     assert story["idle_release"] == story["first_release"]
+    # where the story ends nothing changed either; --force publishes anyway
+    assert steps.plan(story["settings"])["changed"] is False
+    assert steps.plan(story["settings"], force=True)["changed"] is True
     assert (
         len(publish.list_releases(story["settings"])) == 5
     )  # runs 1, 3, 4 once unblocked, 5 after the retraction and re-landed
@@ -301,6 +304,17 @@ def test_a_macro_change_reprocesses_the_incremental_models(story, tmp_path):
     )[0]
     assert (n, n_rules) == (before[0], 1)
     assert written > before[1]  # every request normalised again, under the new rules
+
+    # a seed the model reads changes (a new alias of a Mexican state): the same again
+    aliases = project / "seeds" / "mexican_state_aliases.csv"
+    aliases.write_text(aliases.read_text().rstrip("\n") + "\nEDO DE MEX,15\n")
+    steps.transform(settings)
+    n, rewritten, n_rules = warehouse(
+        s,
+        "select count(*), min(written_at), count(distinct rules_version) "
+        "from intermediate.int_trace_requests_flagged",
+    )[0]
+    assert (n, n_rules) == (before[0], 1) and rewritten > written
 
 
 def make_settings_with_project(settings, project: Path):
