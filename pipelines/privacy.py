@@ -3,12 +3,25 @@
 Purchaser names, birth dates, addresses and ID numbers exist only in the raw layer.
 Anything that reports on a row (quarantine reasons, validation reports, log lines,
 error messages) shows them masked.
+
+Masking goes by value, not only by column name. A row that lost or gained a field
+carries its purchaser's name in another column (``purchase_date``, say), so what is
+written about a row masks (``RowMask``):
+
+- every value at a personal-data position, and at the positions a value could have
+  shifted to from there: ``SHIFT_REACH`` either side, plus the difference between the
+  row's field count and the header's (``exposed_positions``);
+- every value of the row, in any column, that equals one of those values, or contains
+  one of at least ``MIN_CONTAINED`` characters (compared without case).
+
+Whole values are masked, never a part of one, so no fragment of a name is printed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable, Sequence
 
 PII_COLUMNS = frozenset(
     {
@@ -35,6 +48,74 @@ def mask_value(column: str, value: object) -> object:
 
 def mask_record(record: dict[str, object]) -> dict[str, object]:
     return {key: mask_value(key, value) for key, value in record.items()}
+
+
+#: How far (in fields) a personal value may have moved from its column in a row whose
+#: field count is right: one field lost before it and one gained after it move it one
+#: place; two of each, two places.
+SHIFT_REACH = 2
+#: A personal value at least this long is masked inside other values too; a shorter one
+#: only where a value equals it (so that "A" does not mask every word with an A).
+MIN_CONTAINED = 3
+
+
+def exposed_positions(
+    pii_positions: Iterable[int], n_values: int, n_expected: int | None = None
+) -> frozenset[int]:
+    """Positions of a row of ``n_values`` fields that may hold personal data: those of
+    the personal-data columns (``pii_positions``, as the header orders them) and their
+    neighbours up to ``SHIFT_REACH`` plus the number of fields lost or gained."""
+    missing_or_extra = abs(n_values - n_expected) if n_expected is not None else 0
+    spread = SHIFT_REACH + missing_or_extra
+    return frozenset(
+        q for p in pii_positions for q in range(p - spread, p + spread + 1) if 0 <= q < n_values
+    )
+
+
+def exposed_columns(header: Sequence[str]) -> frozenset[str]:
+    """The columns of a file (``header`` in the file's order) whose values may hold
+    personal data when a row's fields shifted: the personal-data columns and their
+    neighbours up to ``SHIFT_REACH``."""
+    pii = [i for i, name in enumerate(header) if is_pii(name)]
+    return frozenset(header[q] for q in exposed_positions(pii, len(header)))
+
+
+def _key(value: object) -> str:
+    return "" if value is None else str(value).strip().casefold()
+
+
+class RowMask:
+    """What may be written about one row: ``values`` are the row's fields, ``exposed``
+    the positions that may hold its personal data (``exposed_positions``). Every value
+    equal to, or containing, a value found at an exposed position is masked."""
+
+    def __init__(self, values: Sequence[object], exposed: Iterable[int]):
+        secrets = {_key(values[q]) for q in exposed if q < len(values)} - {""}
+        self._equal = frozenset(secrets)
+        self._contained = tuple(s for s in secrets if len(s) >= MIN_CONTAINED)
+
+    def hides(self, value: object) -> bool:
+        key = _key(value)
+        if not key:
+            return False
+        return key in self._equal or any(s in key for s in self._contained)
+
+    def value(self, value: object) -> object:
+        """The value as it may be written: itself, or the mask."""
+        return MASK if self.hides(value) else value
+
+    def values(self, values: Sequence[object]) -> list[object]:
+        return [self.value(v) for v in values]
+
+
+def neutralise_formula(value: object) -> object:
+    """A text value made safe for a CSV file that people open in a spreadsheet: one that
+    starts with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return, which some
+    spreadsheets skip before those) is prefixed with an apostrophe, so it is shown as
+    text and never run as a formula. Other values, and non-text values, are unchanged."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def keyed_hash(value: str, key: str) -> str:
