@@ -1,17 +1,37 @@
 """Ingest: every landed export read once, each row loaded or quarantined with a reason.
 
-For each file under ``landing/<kind>/``:
+The landing folder is a trust boundary (``scan_landing``). It is walked without
+following links; symbolic links (to files or folders), devices, FIFOs, sockets and
+files whose names hold control characters or undecodable bytes (or are too long) are
+*refused*: named in the summary with the reason, never followed, read or moved. Files
+are opened without following a link (``open_landed``), and a rejected file's name is
+made safe before it is joined to ``rejected/<kind>/`` (``safe_file_name``). Names reach
+SQL only as parameters.
+
+For each regular file under ``landing/<kind>/``:
 
 1. The load ledger (``meta.load_ledger``) is asked whether these bytes were loaded
    before (keyed by SHA-256 of the content). A re-sent file changes nothing, and the
    bytes of a retracted file are not loaded again (land a corrected file instead).
 2. The file is read as its kind (encoding, line ends, header, date style, field counts).
    A file that cannot be read as its kind at all is *rejected*: moved to
-   ``rejected/<kind>/`` with a ``.reason.txt`` beside it, nothing of it loaded.
-3. The rows are checked against the kind's contract (pandera, all failures collected).
+   ``rejected/<kind>/`` with a ``.reason.txt`` beside it, nothing of it loaded. So are
+   UTF-16, NUL bytes anywhere, mixed encodings, and a header of another delimiter (the
+   reason says "tab-delimited"); reasons name a few columns and how many, never all.
+3. Rows are framed line by line (``ExportFile``): a row the reader cannot frame (an
+   unbalanced quote, a field over the size limit) is quarantined as ``framing`` with its
+   physical line, and the lines an unbalanced quote would have folded into it are read
+   as rows of their own, so every line of data is counted once.
+4. The rows are checked against the kind's contract (pandera, all failures collected).
    Good rows go to ``raw.<kind>``, bad rows to ``quarantine.<kind>`` with the file, row,
-   column, rule and offending value (personal data masked), all in one transaction with
-   the ledger row, so a file is loaded whole or not at all.
+   physical line, column, rule and offending value, all in one transaction with the
+   ledger row, so a file is loaded whole or not at all.
+
+Personal data is masked by value in everything written about a row (``_reason``,
+``_errors``, ``_raw_line``, examples, log lines): the values at its personal-data
+positions and where they could have shifted to, wherever they appear in the row
+(``pipelines/privacy.py``). The quarantine's data columns keep the values as read, for
+operators of the working warehouse.
 
 Records change after they are first sent (``docs/METHOD.md``, "Versions"). A good row
 whose key was loaded before from another file is a new *version* of that record; raw
@@ -34,15 +54,19 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import errno
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import shutil
-from collections import defaultdict
+import unicodedata
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISLNK, S_ISREG, S_ISSOCK
 
 import duckdb
 import polars as pl
@@ -98,6 +122,7 @@ class FileResult:
 class IngestSummary:
     files: list[FileResult]
     misplaced: list = field(default_factory=list)  # Misplaced files, not loaded
+    refused: list = field(default_factory=list)  # Refused entries: not followed, not read
 
     @property
     def rows_read(self) -> int:
@@ -125,6 +150,7 @@ class IngestSummary:
             **{f"rows_{change}": self.rows(change) for change in CHANGES},
             "files": [asdict(f) for f in self.files],
             "misplaced": [asdict(m) for m in self.misplaced],
+            "refused": [asdict(r) for r in self.refused],
         }
 
 
@@ -132,45 +158,113 @@ class IngestSummary:
 
 
 CHUNK_ROWS = 200_000
+#: At most this many characters of a value are shown in a reason or an error, and of one
+#: field and of the whole line in a quarantined row's ``_raw_line``.
+SHOWN_CHARS = 80
+RAW_FIELD_CHARS = 1_000
+RAW_LINE_CHARS = 10_000
+#: A reason names at most this many columns, then says how many more there are.
+SHOWN_NAMES = 5
+DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+DELIMITER_PLURAL = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "pipes"}
+
+
+@dataclass
+class BadRow:
+    """A row that could not be read as the header's fields: too few or too many, or a
+    line the reader cannot frame (an unbalanced quote, a field beyond the size limit)."""
+
+    row_number: int  # 1-based data row number, as for the good rows
+    line_number: int  # physical line of the file (the header is line 1)
+    raw_line: str  # the fields as read, personal data masked, clipped
+    rule: str  # field_count | framing
+    reason: str
 
 
 @dataclass
 class Chunk:
     rows: list[list[str]]  # rows with the right number of fields, in contract order
     row_numbers: list[int]  # 1-based data row number of each of ``rows``
-    bad_rows: list[tuple[int, str, str]]  # (row number, fields as read, reason)
+    bad_rows: list[BadRow]
+    line_numbers: list[int] = field(default_factory=list)  # physical line of each of ``rows``
 
     @property
     def rows_read(self) -> int:
         return len(self.rows) + len(self.bad_rows)
 
 
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """At most ``limit`` characters of a text, saying how long it was when cut."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _listed(names: list[str]) -> str:
+    """A few names and how many there are: never thousands of them in one reason."""
+    shown = ", ".join(printable(clip(n, 40)) for n in names[:SHOWN_NAMES])
+    more = f" and {len(names) - SHOWN_NAMES:,} more" if len(names) > SHOWN_NAMES else ""
+    return f"({len(names):,}): {shown}{more}"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without a byte-order mark: every other byte of ASCII text is NUL."""
+    return len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) >= len(head) // 4
+
+
 def sniff_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252, else Latin-1; read in blocks."""
-    with path.open("rb") as handle:
+    """UTF-8 (with or without BOM), else Windows-1252, else Latin-1; read in blocks.
+
+    Rejected: UTF-16; NUL bytes anywhere in the file (binary data, or a copy damaged by
+    zeroed blocks; the reason names the first one's line); a UTF-8 byte-order mark on a
+    file that is not UTF-8; a file that mixes UTF-8 with another encoding (it decodes as
+    UTF-8, accents included, up to a line that does not), which no one encoding reads."""
+    with open_landed(path) as handle:
         head = handle.read(65536)
-        if head.startswith(b"\xef\xbb\xbf"):
-            encoding = "utf-8-sig"
-        elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(head):
             raise FileRejected(
-                "the file is not text in UTF-8 or Latin-1 (it looks like UTF-16 or binary data)",
+                "the file is not text in UTF-8 or Latin-1 (it looks like UTF-16)",
                 "ask the provider for a UTF-8 or Latin-1 CSV export",
             )
-        else:
-            encoding = "utf-8"
+        encoding = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
         handle.seek(0)
         decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8-sig":
+        bad_line = None  # the line of the first byte that is not UTF-8
+        utf8_text = False  # non-ASCII text decoded as UTF-8 before that line
+        offset = lines = 0
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            nul = block.find(b"\x00")
+            if nul >= 0:
+                line = lines + block.count(b"\n", 0, nul) + 1
                 raise FileRejected(
-                    f"the file starts with a UTF-8 byte-order mark but is not UTF-8 ({exc.reason})",
-                    "ask the provider for a clean UTF-8 or Latin-1 export",
-                ) from exc
+                    f"the file holds NUL bytes (the first on line {line:,}, byte "
+                    f"{offset + nul + 1:,}): it is damaged or not text",
+                    "ask the provider to send the export again",
+                )
+            if bad_line is None:
+                try:
+                    utf8_text = not decoder.decode(block).isascii() or utf8_text
+                except UnicodeDecodeError as exc:
+                    start = max(exc.start, 0)
+                    bad_line = lines + block.count(b"\n", 0, start) + 1
+                    utf8_text = utf8_text or not block[:start].isascii()
+            lines += block.count(b"\n")
+            offset += len(block)
+        if bad_line is None:
+            try:
+                decoder.decode(b"", final=True)
+                return encoding
+            except UnicodeDecodeError:
+                bad_line = lines
+        if encoding == "utf-8-sig":
+            raise FileRejected(
+                f"the file starts with a UTF-8 byte-order mark but is not UTF-8 (line {bad_line:,})",
+                "ask the provider for a clean UTF-8 or Latin-1 export",
+            )
+        if utf8_text:
+            raise FileRejected(
+                f"the file mixes encodings: it is UTF-8 (accented letters included) up to line "
+                f"{bad_line:,}, which holds a byte that is not UTF-8",
+                "ask the provider for the export in one encoding, UTF-8 or Latin-1",
+            )
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("cp1252")()
         try:
@@ -183,21 +277,29 @@ def sniff_encoding(path: Path) -> str:
 
 
 def ends_with_line_break(path: Path) -> bool:
-    with path.open("rb") as handle:
+    with open_landed(path) as handle:
         handle.seek(-1, os.SEEK_END)
         return handle.read(1) in (b"\n", b"\r")
 
 
 class ExportFile:
     """One landed export, opened as its kind: header, encoding and date style checked,
-    rows read in chunks so a file of any size fits in memory."""
+    rows read in chunks so a file of any size fits in memory.
+
+    Framing: the csv reader is fed the file's physical lines, so each record's lines are
+    known. A record on one line is a row. A record over several lines is a row when it
+    has the header's field count and none of its later lines is a whole row by itself
+    (a quoted value with a line break in it); otherwise (an unbalanced quote folded the
+    next lines into it, or the reader could not read it) each of its lines is read on its
+    own: a row, or a ``framing`` row quarantined with its line number. So every physical
+    line of data is counted once. Blank lines are not rows."""
 
     def __init__(self, path: Path, contract: Contract, chunk_rows: int | None = None):
         self.path = path
         self.contract = contract
         self.chunk_rows = chunk_rows or CHUNK_ROWS
-        self.label = f"{contract.kind}/{path.name}"
-        with path.open("rb") as handle:
+        self.label = printable(f"{contract.kind}/{path.name}")
+        with open_landed(path) as handle:
             head = handle.read(65536)
         if not head.strip():
             raise FileRejected(
@@ -210,13 +312,24 @@ class ExportFile:
                 "row is probably cut off",
                 "ask the provider to send the whole file again",
             )
-        self._handle = path.open(encoding=self.encoding, newline="")
-        self._reader = csv.reader(self._handle, delimiter=contract.delimiter)
+        self._handle = io.TextIOWrapper(open_landed(path), encoding=self.encoding, newline="")
+        self._pending: list[str] = []  # the physical lines of the record being read
+        self._lines_done = 0
+        self._reader = csv.reader(self._physical_lines(), delimiter=contract.delimiter)
         try:
             raw_header = next(self._reader)
         except (StopIteration, csv.Error) as exc:
             self.close()
             raise FileRejected(f"{self.label} has no readable header line") from exc
+        if len(self._pending) > 1:
+            self.close()
+            raise FileRejected(
+                f"{self.label}: the header line has an unbalanced quote, so the reader "
+                "cannot tell where it ends",
+                "fix the header to the column list of export-formats.md and land the file again",
+            )
+        self._lines_done = len(self._pending)
+        self._pending.clear()
         try:
             header = match_header(contract, raw_header, self.label)
         except FileRejected:
@@ -228,6 +341,10 @@ class ExportFile:
             else [header.index(c) for c in contract.columns]
         )
         self._n = len(header)
+        # Where personal data sits in the file's own column order, and the columns a
+        # shifted value of it could land in (pipelines/privacy.py).
+        self._pii_positions = [i for i, name in enumerate(header) if privacy.is_pii(name)]
+        self.exposed = privacy.exposed_columns(header)
         self._row_number = 0
         self._first = self._read_chunk()
         self.date_format = detect_date_format(contract, list(contract.columns), self._first.rows)
@@ -235,34 +352,109 @@ class ExportFile:
     def close(self) -> None:
         self._handle.close()
 
+    def _physical_lines(self):
+        pending = self._pending
+        for line in self._handle:
+            pending.append(line)
+            yield line
+
+    def _take_lines(self) -> tuple[list[str], int]:
+        """The physical lines of the record just read, and the number of the first."""
+        lines = self._pending[:]
+        self._pending.clear()
+        first = self._lines_done + 1
+        self._lines_done += len(lines)
+        return lines, first
+
     def _read_chunk(self) -> Chunk:
         chunk = Chunk([], [], [])
-        try:
-            for record in self._reader:
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue  # a blank line is not a record
-                self._row_number += 1
-                if len(record) == self._n:
-                    if self._order is not None:
-                        record = [record[i] for i in self._order]
-                    chunk.rows.append(record)
-                    chunk.row_numbers.append(self._row_number)
-                else:
-                    chunk.bad_rows.append(
-                        (
-                            self._row_number,
-                            self.contract.delimiter.join(record),
-                            f"expected {self._n} fields, found {len(record)}",
-                        )
-                    )
+        pending = self._pending
+        while True:
+            try:
+                for record in self._reader:
+                    if len(pending) == 1:  # the usual case: one line, one record
+                        pending.clear()
+                        self._lines_done += 1
+                        if record and (len(record) > 1 or record[0].strip()):
+                            self._add(chunk, record, self._lines_done)
+                    else:
+                        self._several_lines(chunk, record, *self._take_lines())
+                    if chunk.rows_read >= self.chunk_rows:
+                        return chunk
+                return chunk
+            except csv.Error:
+                # The reader starts afresh on the next line; the lines it gave up on are
+                # read one by one.
+                self._reframe(chunk, *self._take_lines())
                 if chunk.rows_read >= self.chunk_rows:
-                    break
+                    return chunk
+
+    def _add(self, chunk: Chunk, record: list[str], line: int) -> None:
+        self._row_number += 1
+        if len(record) == self._n:
+            if self._order is not None:
+                record = [record[i] for i in self._order]
+            chunk.rows.append(record)
+            chunk.row_numbers.append(self._row_number)
+            chunk.line_numbers.append(line)
+        else:
+            self._bad(
+                chunk,
+                record,
+                line,
+                "field_count",
+                f"expected {self._n} fields, found {len(record)}",
+            )
+
+    def _bad(self, chunk: Chunk, fields: list[str], line: int, rule: str, reason: str) -> None:
+        """A quarantined row: its fields kept with every value that may be personal data
+        masked (the PII positions and where they could have shifted to)."""
+        exposed = privacy.exposed_positions(self._pii_positions, len(fields), self._n)
+        shown = privacy.RowMask(fields, exposed).values(fields)
+        raw = self.contract.delimiter.join(clip(str(v), RAW_FIELD_CHARS) for v in shown)
+        chunk.bad_rows.append(
+            BadRow(self._row_number, line, clip(raw, RAW_LINE_CHARS), rule, reason)
+        )
+
+    def _alone(self, line: str) -> tuple[list[str] | None, str]:
+        """One physical line read as a record on its own: (fields, "") when it frames,
+        else (None, why not)."""
+        try:
+            fields = next(csv.reader([line], delimiter=self.contract.delimiter))
         except csv.Error as exc:
-            raise FileRejected(
-                f"{self.label} cannot be read as delimited text at line "
-                f"{self._reader.line_num}: {exc}"
-            ) from exc
-        return chunk
+            if "field larger than field limit" in str(exc):
+                return None, f"a field is longer than {csv.field_size_limit():,} characters"
+            return None, f"it cannot be read as delimited text ({exc})"
+        except StopIteration:
+            return [], ""
+        if any("\n" in f or "\r" in f for f in fields):
+            return None, "a quoted field is not closed on its line (unbalanced quote)"
+        return fields, ""
+
+    def _several_lines(self, chunk: Chunk, record: list[str], lines: list[str], first: int):
+        if len(record) == self._n and not any(
+            len(self._alone(line)[0] or ()) == self._n for line in lines[1:]
+        ):
+            self._add(chunk, record, first)  # a quoted value holding a line break
+        else:
+            self._reframe(chunk, lines, first)
+
+    def _reframe(self, chunk: Chunk, lines: list[str], first: int) -> None:
+        for offset, line in enumerate(lines):
+            if not line.strip():
+                continue
+            fields, why = self._alone(line)
+            if fields is not None:
+                self._add(chunk, fields, first + offset)
+                continue
+            self._row_number += 1
+            self._bad(
+                chunk,
+                line.rstrip("\r\n").split(self.contract.delimiter),
+                first + offset,
+                "framing",
+                f"line {first + offset:,} cannot be framed: {why}",
+            )
 
     def chunks(self):
         chunk, self._first = self._first, None
@@ -286,34 +478,52 @@ def detect_date_format(contract: Contract, header: list[str], rows: list[list[st
 
 
 def match_header(contract: Contract, raw_header: list[str], file_label: str) -> list[str]:
-    """Canonical column names of the file, or a rejection that says what is wrong."""
+    """Canonical column names of the file, or a rejection that says what is wrong: the
+    kind the file is when its header is another contract's, the delimiter it uses when
+    that is not the contract's, else a few of the missing, unexpected and repeated
+    columns and how many there are."""
     header = [contracts.header_key(h) for h in raw_header]
     expected = set(contract.columns)
     if set(header) == expected and len(header) == len(expected):
         return header
+    line = contract.delimiter.join(raw_header)
     for other in CONTRACTS.values():
-        if other.kind != contract.kind and set(header) == set(other.columns):
+        names = (
+            header
+            if other.delimiter == contract.delimiter
+            else [contracts.header_key(h) for h in line.split(other.delimiter)]
+        )
+        if other.kind != contract.kind and set(names) == set(other.columns):
             raise FileRejected(
                 f"{file_label} is a {other.kind} export (its header matches that contract) "
                 f"but it landed in the {contract.kind}/ folder",
                 f"move it to landing/{other.kind}/",
+            )
+    for delimiter, name in DELIMITER_NAMES.items():
+        names = {contracts.header_key(h) for h in line.split(delimiter)}
+        if delimiter != contract.delimiter and len(names & expected) >= max(2, len(expected) // 2):
+            wanted = DELIMITER_PLURAL[contract.delimiter]
+            raise FileRejected(
+                f"{file_label}: the file is {name}-delimited; the {contract.kind} contract "
+                f"wants {wanted}",
+                f"ask for the export again with {wanted} between the values (export-formats.md)",
             )
     missing = [c for c in contract.columns if c not in header]
     unexpected = [h for h in header if h not in expected]
     if len(missing) == len(expected) or (unexpected and len(unexpected) == len(header)):
         raise FileRejected(
             f"{file_label} has no {contract.kind} header row: the first line holds "
-            f"{len(header)} values that are not column names of the contract",
+            f"{len(header):,} values that are not column names of the contract",
             "the first line must name the columns of export-formats.md",
         )
     parts = []
     if missing:
-        parts.append("missing columns: " + ", ".join(missing))
+        parts.append("missing columns " + _listed(missing))
     if unexpected:
-        parts.append("unexpected columns: " + ", ".join(unexpected))
-    dupes = sorted({h for h in header if header.count(h) > 1})
+        parts.append("unexpected columns " + _listed(unexpected))
+    dupes = sorted(name for name, n in Counter(header).items() if n > 1)
     if dupes:
-        parts.append("repeated columns: " + ", ".join(dupes))
+        parts.append("repeated columns " + _listed(dupes))
     raise FileRejected(
         f"the header of {file_label} does not match the {contract.kind} contract ("
         + "; ".join(parts)
@@ -328,7 +538,8 @@ def snapshot_month(contract: Contract, path: Path) -> dt.date | None:
     match = contract.snapshot_name.match(path.name)
     if not match:
         raise FileRejected(
-            f"licensees/{path.name}: the month of the snapshot cannot be read from the file name",
+            f"licensees/{printable(path.name)}: the month of the snapshot cannot be read "
+            "from the file name",
             "name licensee listings as ATF does: MMYY-ffl-list.txt or MMYY-ffl-list-complete.txt",
         )
     return dt.date(2000 + int(match["yy"]), int(match["mm"]), 1)
@@ -359,13 +570,29 @@ def _for_validation(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     return out
 
 
+def row_mask(frame: pl.DataFrame, contract: Contract, exposed, index: int) -> privacy.RowMask:
+    """What may be written about row ``index`` of a chunk (contract columns first)."""
+    columns = contract.columns
+    values = frame.select(columns).row(index)
+    return privacy.RowMask(values, [i for i, c in enumerate(columns) if c in exposed])
+
+
 def check_rows(
-    frame: pl.DataFrame, contract: Contract, date_format: str
+    frame: pl.DataFrame,
+    contract: Contract,
+    date_format: str,
+    exposed: frozenset[str] | None = None,
 ) -> dict[int, list[dict[str, str]]]:
-    """Failures by row position: [{column, rule, reason, value}], values masked."""
+    """Failures by row position: [{column, rule, reason, value}]. Values are masked by
+    value (``privacy.RowMask``): any value of the row that equals or contains one found in
+    the ``exposed`` columns (personal data and where it could have shifted to; by default
+    as the contract orders the columns) is shown as the mask; values are clipped."""
     failures: dict[int, list[dict[str, str]]] = defaultdict(list)
     if frame.height == 0:
         return failures
+    if exposed is None:
+        exposed = privacy.exposed_columns(contract.columns)
+    masks: dict[int, privacy.RowMask] = {}
     checked = _for_validation(frame, contract)
     schema = contracts.schema_for(contract.kind, date_format)
     try:
@@ -379,27 +606,27 @@ def check_rows(
                     f"the {contract.kind} contract could not be evaluated: {case['check']} "
                     f"on {case['column']}"
                 ) from exc
+            index = int(index)
+            if index not in masks:
+                masks[index] = row_mask(frame, contract, exposed, index)
+            shown = masks[index].value
             check = case["check"]
             rule, reason = contracts.describe_rule(check, case["column"], date_format)
             if case["schema_context"] == "Column":
                 column = case["column"]
-                value = frame.get_column(column)[index]
+                value = shown(frame.get_column(column)[index])
             elif rule == "date_order":
                 earlier, later = check.split(":", 1)[1].split("<=")
                 column = earlier
-                value = f"{frame.get_column(earlier)[index]} > {frame.get_column(later)[index]}"
-                if privacy.is_pii(earlier) or privacy.is_pii(later):
-                    value = privacy.MASK
+                value = (
+                    f"{shown(frame.get_column(earlier)[index])} > "
+                    f"{shown(frame.get_column(later)[index])}"
+                )
             else:
                 column = ",".join(contract.key)
-                value = "|".join(str(frame.get_column(k)[index]) for k in contract.key)
-            failures[int(index)].append(
-                {
-                    "column": column,
-                    "rule": rule,
-                    "reason": reason,
-                    "value": str(privacy.mask_value(column, value)),
-                }
+                value = "|".join(str(shown(frame.get_column(k)[index])) for k in contract.key)
+            failures[index].append(
+                {"column": column, "rule": rule, "reason": reason, "value": clip(str(value))}
             )
     return failures
 
@@ -450,6 +677,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                 {cols}, _load_id varchar, _file_name varchar, _row_number bigint,
                 _date_format varchar, _loaded_at timestamp{extra},
                 _raw_line varchar, _rules varchar, _reason varchar, _errors json)"""
+        )
+        # The physical line of the file where a quarantined row starts (header: line 1).
+        con.execute(
+            f"alter table quarantine.{contract.kind} add column if not exists _line_number bigint"
         )
         # Rows of retracted loads, kept readable with when and why they were taken back.
         con.execute(
@@ -553,23 +784,47 @@ def next_change_seq(con) -> int:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_landed(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
+def safe_file_name(name: str) -> str:
+    """A file name that stays in the folder it is joined to: path separators, NUL,
+    control and format characters and undecodable bytes become ``_``, leading dots go
+    (so never ``.`` or ``..``), and it is at most 150 characters (its end kept)."""
+    cleaned = "".join("_" if c in "/\\" or _unprintable(c) else c for c in name).lstrip(".")
+    if len(cleaned) > 150:
+        cleaned = cleaned[:100] + "_" + cleaned[-49:]
+    return cleaned or "unnamed"
+
+
 def _reject(settings: Settings, kind: str, path: Path, exc: FileRejected) -> str:
+    """Move a rejected file to ``rejected/<kind>/`` with its reason beside it. The name
+    it gets there is made safe (``safe_file_name``) and checked to stay in that folder;
+    a name already taken gets the time and a number."""
+    if kind not in KINDS:
+        raise ValueError(f"no such kind of export: {kind!r}")
     target_dir = settings.rejected_dir / kind
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / path.name
-    if target.exists():
+    name = safe_file_name(path.name)
+    target = target_dir / name
+    if os.path.lexists(target):
+        stem, suffix = os.path.splitext(name)
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        target = target_dir / f"{path.stem}.{stamp}{path.suffix}"
+        target = target_dir / f"{stem}.{stamp}{suffix}"
+        n = 1
+        while os.path.lexists(target):
+            n += 1
+            target = target_dir / f"{stem}.{stamp}-{n}{suffix}"
+    if target.parent.resolve() != target_dir.resolve():
+        raise RuntimeError(f"{printable(path.name)}: the rejected copy would leave {target_dir}")
     shutil.move(str(path), target)
     reason_file = target.with_name(target.name + ".reason.txt")
     reason_file.write_text(
-        f"file: {kind}/{path.name}\nrejected: {dt.datetime.now().isoformat(timespec='seconds')}\n"
+        f"file: {kind}/{printable(path.name)}\n"
+        f"rejected: {dt.datetime.now().isoformat(timespec='seconds')}\n"
         f"reason: {exc.reason}\nwhat to do: {exc.advice or 'fix the file and land it again'}\n"
         "Nothing of this file was loaded.\n",
         encoding="utf-8",
@@ -621,8 +876,15 @@ def _earlier_load(con, sha: str) -> tuple[str, str, str] | None:
 
 
 def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileResult:
+    """Load one landed file (see the module's docstring). Raises ``LandingRefused``, and
+    reads nothing, when the path is not a regular file or its name cannot be used."""
     kind = contract.kind
-    stat = path.stat()
+    problem = _name_problem(path.name)
+    if problem:
+        raise LandingRefused(f"{printable(f'{kind}/{path.name}')} {problem}")
+    stat = os.lstat(path)
+    if not S_ISREG(stat.st_mode):
+        raise LandingRefused(f"{printable(f'{kind}/{path.name}')} {_mode_problem(stat.st_mode)}")
     result = FileResult(kind=kind, file_name=path.name, status="loaded")
     # Every file is known by its content: a same-name, same-size correction is read.
     sha = _sha256(path)
@@ -668,7 +930,9 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
             "_load_seq": seq,
         }
         for chunk in export.chunks():
-            counts, quarantined, examples = _load_chunk(con, contract, chunk, meta, month)
+            counts, quarantined, examples = _load_chunk(
+                con, contract, chunk, meta, month, export.exposed
+            )
             result.rows_read += chunk.rows_read
             result.rows_quarantined += quarantined
             for change in CHANGES:
@@ -788,16 +1052,30 @@ def _classify(con, contract: Contract, frame: pl.DataFrame, load_id: str) -> pl.
     return matched
 
 
+def _row_reason(errors: list[dict[str, str]]) -> str:
+    """The failures of one row in a line: a few of them, and how many more (the row's
+    ``_errors`` holds them all)."""
+    text = "; ".join(
+        f"{e['column']}: {e['reason']} (found {e['value']!r})" for e in errors[:SHOWN_NAMES]
+    )
+    more = len(errors) - SHOWN_NAMES
+    return text + (f"; and {more} more failure(s)" if more > 0 else "")
+
+
 def _load_chunk(
-    con, contract: Contract, chunk: Chunk, meta: dict, month
+    con, contract: Contract, chunk: Chunk, meta: dict, month, exposed=None
 ) -> tuple[dict[str, int], int, list[str]]:
     """Insert one chunk's good rows into raw (each a new, changed or unchanged version)
     and its bad rows into quarantine, inside the file's transaction. Returns the counts
-    by change, the rows quarantined, and a few plain-language examples."""
+    by change, the rows quarantined, and a few plain-language examples. Everything
+    written about a row (reasons, errors, examples, raw lines) has its personal data
+    masked by value (``exposed``: the file's columns that may hold it)."""
     kind = contract.kind
     date_format = meta["_date_format"]
+    if exposed is None:
+        exposed = privacy.exposed_columns(contract.columns)
     frame = _frame(contract, chunk)
-    failures = check_rows(frame, contract, date_format)
+    failures = check_rows(frame, contract, date_format, exposed)
     frame = frame.with_columns(
         pl.Series("_row_number", chunk.row_numbers, dtype=pl.Int64),
         *[pl.lit(meta[k]).alias(k) for k in META_COLUMNS if k != "_row_number"],
@@ -814,12 +1092,15 @@ def _load_chunk(
     repeated = changes.filter(pl.col("same_file_row").is_not_null())
     for row_number, other_row in repeated.select("_row_number", "same_file_row").iter_rows():
         index = by_number[row_number]
+        shown = row_mask(frame, contract, exposed, index).value
         failures[index].append(
             {
                 "column": ",".join(contract.key),
                 "rule": "duplicate_key",
                 "reason": f"repeats the key of row {other_row} of this file",
-                "value": "|".join(str(frame.get_column(k)[index]) for k in contract.key),
+                "value": clip(
+                    "|".join(str(shown(frame.get_column(k)[index])) for k in contract.key)
+                ),
             }
         )
     kept = changes.filter(pl.col("same_file_row").is_null()).select(
@@ -841,15 +1122,15 @@ def _load_chunk(
         counts[change] = n
 
     positions = sorted(failures)
-    reasons = {
-        i: "; ".join(f"{e['column']}: {e['reason']} (found {e['value']!r})" for e in failures[i])
-        for i in positions
-    }
+    reasons = {i: _row_reason(failures[i]) for i in positions}
     if positions:
         failed = (
             frame[positions]
             .select(raw_cols)
             .with_columns(
+                pl.Series(
+                    "_line_number", [chunk.line_numbers[i] for i in positions], dtype=pl.Int64
+                ),
                 pl.Series(
                     "_rules",
                     [",".join(sorted({e["rule"] for e in failures[i]})) for i in positions],
@@ -861,42 +1142,58 @@ def _load_chunk(
         )
         with registered(con, "failed_rows", failed.to_arrow()):
             con.execute(
-                f"insert into quarantine.{kind} ({col_list}, _rules, _reason, _errors) "
-                f"select {col_list}, _rules, _reason, _errors from failed_rows"
+                f"insert into quarantine.{kind} ({col_list}, _line_number, _rules, _reason, "
+                f"_errors) select {col_list}, _line_number, _rules, _reason, _errors "
+                "from failed_rows"
             )
-    if chunk.bad_rows:
+    bad_rows = chunk.bad_rows
+    if bad_rows:
+        n_bad = len(bad_rows)
         bad = pl.DataFrame(
             {
-                "_load_id": [meta["_load_id"]] * len(chunk.bad_rows),
-                "_file_name": [meta["_file_name"]] * len(chunk.bad_rows),
-                "_row_number": [n for n, _, _ in chunk.bad_rows],
-                "_date_format": [date_format] * len(chunk.bad_rows),
-                "_loaded_at": [meta["_loaded_at"]] * len(chunk.bad_rows),
-                "_raw_line": [line for _, line, _ in chunk.bad_rows],
-                "_rules": ["field_count"] * len(chunk.bad_rows),
-                "_reason": [f"row: {reason}" for _, _, reason in chunk.bad_rows],
+                "_load_id": [meta["_load_id"]] * n_bad,
+                "_file_name": [meta["_file_name"]] * n_bad,
+                "_row_number": [b.row_number for b in bad_rows],
+                "_date_format": [date_format] * n_bad,
+                "_loaded_at": [meta["_loaded_at"]] * n_bad,
+                "_line_number": [b.line_number for b in bad_rows],
+                "_raw_line": [b.raw_line for b in bad_rows],
+                "_rules": [b.rule for b in bad_rows],
+                "_reason": [f"row: {b.reason}" for b in bad_rows],
                 "_errors": [
-                    json.dumps([{"column": "*", "rule": "field_count", "reason": r, "value": ""}])
-                    for _, _, r in chunk.bad_rows
+                    json.dumps([{"column": "*", "rule": b.rule, "reason": b.reason, "value": ""}])
+                    for b in bad_rows
                 ],
-            }
+            },
+            schema_overrides={"_row_number": pl.Int64, "_line_number": pl.Int64},
         )
         with registered(con, "bad_lines", bad.to_arrow()):
             con.execute(
                 f"insert into quarantine.{kind} "
-                "(_load_id, _file_name, _row_number, _date_format, _loaded_at, _raw_line, "
-                "_rules, _reason, _errors) select _load_id, _file_name, _row_number, "
-                "_date_format, _loaded_at, _raw_line, _rules, _reason, _errors from bad_lines"
+                "(_load_id, _file_name, _row_number, _date_format, _loaded_at, _line_number, "
+                "_raw_line, _rules, _reason, _errors) select _load_id, _file_name, _row_number, "
+                "_date_format, _loaded_at, _line_number, _raw_line, _rules, _reason, _errors "
+                "from bad_lines"
             )
-    quarantined = len(positions) + len(chunk.bad_rows)
-    examples = [f"row {chunk.row_numbers[i]}: {reasons[i]}" for i in positions[:3]] + [
-        f"row {n}: {reason}" for n, _, reason in chunk.bad_rows[:3]
-    ]
+    quarantined = len(positions) + len(bad_rows)
+    examples = [
+        f"row {chunk.row_numbers[i]} (line {chunk.line_numbers[i]}): {reasons[i]}"
+        for i in positions[:3]
+    ] + [f"row {b.row_number} (line {b.line_number}): {b.reason}" for b in bad_rows[:3]]
     return counts, quarantined, examples
 
 
 class LandingError(RuntimeError):
     """The landing folder is missing: say which path was expected."""
+
+
+class LandingRefused(Exception):
+    """A landing entry that is not a regular file in the landing folder, or whose name
+    cannot be used: named with the reason, and never followed, read or moved."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -907,10 +1204,101 @@ class Misplaced:
     advice: str
 
 
-def check_landing(settings: Settings) -> list[Misplaced]:
-    """The landing folder exists, and every file in it sits in a kind's folder. Files
-    in the landing root or in an unknown folder are returned by name, with the folder
-    they belong in when their header says so; they are not loaded."""
+@dataclass
+class Refused:
+    """A landing entry refused at the trust boundary: a symbolic link (to a file or a
+    folder), a device, a FIFO or a socket, or a file whose name holds control characters,
+    undecodable bytes or is too long. ``path`` is relative to the landing folder, with
+    unprintable characters escaped."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Landing:
+    """What the landing folder holds, walked without following any link."""
+
+    files: list[tuple[str, Path]] = field(default_factory=list)  # (kind, regular file)
+    misplaced: list[Path] = field(default_factory=list)  # regular files elsewhere
+    refused: list[Refused] = field(default_factory=list)
+
+
+#: The longest file name accepted, in bytes: room is left for the time stamp and the
+#: ``.reason.txt`` of a rejected copy within the usual 255-byte limit.
+NAME_LIMIT = 200
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+
+def _unprintable(char: str) -> bool:
+    """Control and format characters (bidirectional overrides among them), line and
+    paragraph separators, and the surrogates that stand for undecodable bytes."""
+    return unicodedata.category(char) in _UNPRINTABLE
+
+
+def printable(text: str) -> str:
+    """A name as it may be printed: unprintable characters written as escapes."""
+    return "".join(ascii(c)[1:-1] if _unprintable(c) else c for c in text)
+
+
+def _name_problem(name: str) -> str | None:
+    if any(_unprintable(c) for c in name):
+        return (
+            "has a name holding control characters or bytes that are not text, so it was "
+            "not read: rename it (letters, digits, spaces and punctuation) and land it again"
+        )
+    if len(os.fsencode(name)) > NAME_LIMIT:
+        return (
+            f"has a name longer than {NAME_LIMIT} bytes, so it was not read: rename it "
+            "and land it again"
+        )
+    return None
+
+
+def _mode_problem(mode: int) -> str:
+    if S_ISLNK(mode):
+        return (
+            "is a symbolic link; links are not followed, so it was not read: copy the "
+            "export itself into the landing folder"
+        )
+    what = (
+        "a named pipe (FIFO)"
+        if S_ISFIFO(mode)
+        else "a character device"
+        if S_ISCHR(mode)
+        else "a block device"
+        if S_ISBLK(mode)
+        else "a socket"
+        if S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    return f"is {what}, not a regular file, so it was not read: land the export as a file"
+
+
+def open_landed(path: Path):
+    """A landed file opened for reading in binary, refusing (``LandingRefused``) what is
+    not a regular file at the moment it is opened: the last part of the path is not
+    followed if it is a link, and a FIFO does not block the open."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    label = printable(f"{path.parent.name}/{path.name}")
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LandingRefused(f"{label} {_mode_problem(0o120000)}") from exc
+        raise
+    mode = os.fstat(fd).st_mode
+    if not S_ISREG(mode):
+        os.close(fd)
+        raise LandingRefused(f"{label} {_mode_problem(mode)}")
+    return os.fdopen(fd, "rb")
+
+
+def scan_landing(settings: Settings) -> Landing:
+    """Walk the landing folder without following links: regular files in a kind's folder
+    are to load; other regular files are misplaced; links, devices, FIFOs, sockets and
+    unusable names are refused with a reason. Hidden entries (uploads in progress) and
+    the landing root's ``_`` folders (the generator's ground truth) are left alone."""
     root = settings.landing_dir
     if not root.is_dir():
         raise LandingError(
@@ -919,37 +1307,69 @@ def check_landing(settings: Settings) -> list[Misplaced]:
             f"kind's folder: {', '.join(k + '/' for k in KINDS)}"
         )
     for kind in KINDS:
-        (root / kind).mkdir(exist_ok=True)
-    misplaced = []
-    for path in sorted(root.rglob("*")):
+        if not os.path.lexists(root / kind):
+            (root / kind).mkdir()
+    landing = Landing()
+    _walk(root, root, landing)
+    return landing
+
+
+def _walk(root: Path, folder: Path, landing: Landing) -> None:
+    with os.scandir(folder) as entries:
+        found = sorted(entries, key=lambda e: e.name)
+    for entry in found:
+        path = Path(entry.path)
         rel = path.relative_to(root)
-        if path.is_dir() or rel.parts[0] in KINDS or any(p.startswith(".") for p in rel.parts):
+        if entry.name.startswith(".") or rel.parts[0].startswith("_"):
             continue
-        if rel.parts[0].startswith("_"):  # the generator's ground truth, not an export
-            continue
-        kind = _kind_by_header(path)
-        folder = (
-            f"landing/{kind}/"
-            if kind
-            else "the folder of its kind (" + ", ".join(f"landing/{k}/" for k in KINDS) + ")"
-        )
-        where = (
-            "the landing root"
-            if len(rel.parts) == 1
-            else f"landing/{rel.parent}/, which is no kind's folder"
-        )
-        misplaced.append(
-            Misplaced(str(rel), f"{rel} is in {where}, so it was not loaded: move it to {folder}")
-        )
-    return misplaced
+        mode = entry.stat(follow_symlinks=False).st_mode
+        problem = _name_problem(entry.name)
+        if problem is None and not (S_ISDIR(mode) or S_ISREG(mode)):
+            problem = _mode_problem(mode)
+        if problem:
+            landing.refused.append(
+                Refused(printable(str(rel)), f"landing/{printable(str(rel))} {problem}")
+            )
+        elif S_ISDIR(mode):
+            _walk(root, path, landing)
+        elif len(rel.parts) == 2 and rel.parts[0] in KINDS:
+            landing.files.append((rel.parts[0], path))
+        else:
+            landing.misplaced.append(path)
+
+
+def _advice(root: Path, path: Path) -> Misplaced:
+    rel = path.relative_to(root)
+    kind = _kind_by_header(path)
+    folder = (
+        f"landing/{kind}/"
+        if kind
+        else "the folder of its kind (" + ", ".join(f"landing/{k}/" for k in KINDS) + ")"
+    )
+    if len(rel.parts) == 1:
+        where = "the landing root"
+    elif rel.parts[0] in KINDS:
+        where = f"landing/{rel.parent}/, a folder inside a kind's folder"
+    else:
+        where = f"landing/{rel.parent}/, which is no kind's folder"
+    return Misplaced(str(rel), f"{rel} is in {where}, so it was not loaded: move it to {folder}")
+
+
+def check_landing(settings: Settings) -> list[Misplaced]:
+    """The landing folder exists, and every file in it sits in a kind's folder. Files
+    in the landing root, in an unknown folder or in a folder inside a kind's folder are
+    returned by name, with the folder they belong in when their header says so; they
+    are not loaded."""
+    root = settings.landing_dir
+    return [_advice(root, path) for path in scan_landing(settings).misplaced]
 
 
 def _kind_by_header(path: Path) -> str | None:
     """The kind whose contract the file's first line matches, if any."""
     try:
-        with path.open("rb") as handle:
+        with open_landed(path) as handle:
             first = handle.readline(65536).decode("utf-8-sig", errors="replace")
-    except OSError:
+    except (OSError, LandingRefused):
         return None
     for contract in CONTRACTS.values():
         names = [contracts.header_key(h) for h in first.rstrip("\r\n").split(contract.delimiter)]
@@ -959,26 +1379,29 @@ def _kind_by_header(path: Path) -> str | None:
 
 
 def landed_files(settings: Settings, kinds: tuple[str, ...] = KINDS) -> list[tuple[Contract, Path]]:
-    found = []
-    for kind in kinds:
-        folder = settings.landing_dir / kind
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and not path.name.startswith("."):
-                found.append((CONTRACTS[kind], path))
-    return found
+    """The regular files in the kinds' folders (links and the like are never listed)."""
+    return [(CONTRACTS[kind], path) for kind, path in scan_landing(settings).files if kind in kinds]
 
 
 def ingest(settings: Settings, kinds: tuple[str, ...] = KINDS) -> IngestSummary:
     """Load every new file of the given kinds that has landed."""
-    misplaced = check_landing(settings)
+    landing = scan_landing(settings)
+    misplaced = [_advice(settings.landing_dir, path) for path in landing.misplaced]
+    refused = list(landing.refused)
     settings.ensure_dirs()
     for item in misplaced:
         log.warning("not loaded: %s", item.advice)
+    for item in refused:
+        log.warning("refused: %s", item.reason)
     results = []
     with connect(settings) as con:
         ensure_tables(con)
-        for contract, path in landed_files(settings, kinds):
-            results.append(load_file(con, settings, contract, path))
-    return IngestSummary(results, misplaced)
+        for kind, path in landing.files:
+            if kind not in kinds:
+                continue
+            try:
+                results.append(load_file(con, settings, CONTRACTS[kind], path))
+            except LandingRefused as exc:  # changed since the walk
+                refused.append(Refused(printable(f"{kind}/{path.name}"), exc.reason))
+                log.warning("refused: %s", exc.reason)
+    return IngestSummary(results, misplaced, refused)

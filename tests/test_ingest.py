@@ -91,7 +91,9 @@ def test_rows_read_equal_rows_loaded_plus_quarantined_for_every_file(settings):
     [(line, rule)] = query(
         settings, "select _raw_line, _rules from quarantine.trace where _file_name = 'c.csv'"
     )
-    assert rule == "field_count" and line.startswith("C-SHORT")
+    # Three fields of 22: any of them could be the purchaser's (19 fields lost before
+    # them), so the raw line keeps the fields' places and masks every value.
+    assert rule == "field_count" and line == "<masked>,<masked>,<masked>"
 
 
 def test_a_file_is_loaded_once_and_resent_files_change_nothing(settings):
