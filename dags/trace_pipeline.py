@@ -2,92 +2,45 @@
 
 ingest -> plan -> transform (dbt build) -> audit (Great Expectations) -> publish -> report
 
-``plan`` stops the run (the tasks after it are skipped) when nothing changed since the
-current release: no new or retracted load, no changed code or reference data. Trigger
-with the param ``force`` to publish anyway, or ``full_refresh`` to rebuild every model.
+- Runs daily, and also as soon as `landing_watch` sees new exports land (Asset
+  `tracepipe_landed_exports`); one run at a time.
+- `plan` ends the run (the tasks after it are skipped) when nothing changed since the
+  current release: no new or retracted load, no changed code or reference data. Trigger
+  with the param `force` to publish anyway, or `full_refresh` to rebuild every model.
+- Every task that writes the working DuckDB file runs in the pool `tracepipe_warehouse`
+  (one slot, shared with `licensee_listing`). A locked warehouse is retried with
+  backoff; a contract, dbt or audit failure fails at once with its reason. A held
+  release fails the `audit` task with the checks that failed and how to unblock it.
+- `publish` emits the Asset `tracepipe_published_release` (extra: the release id),
+  which `partner_export` consumes.
 
-The work is in ``pipelines.steps``; this file only says when and in what order. Every
-step opens the DuckDB warehouse, works and closes it, and the steps form one chain with
-at most one run at a time, so no two writers ever meet on the file. A held release
-fails the publish task with the reasons, and the previous release stays current.
+The work is in `pipelines.steps`, wired in `pipelines.airflow_tasks`.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, dag
+from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipelines import steps
-from pipelines.config import Settings
-
-PUBLISHED_MARTS = Asset(name="tracepipe_published_marts", uri="file:///tracepipe/published/current")
+from pipelines import airflow_tasks as t
 
 
 @dag(
     dag_id="trace_pipeline",
-    schedule="@daily",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"), assets=t.LANDED
+    ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    tags=["tracepipe", "gao-16-223"],
+    tags=t.TAGS,
     doc_md=__doc__,
-    default_args={"retries": 0},
-    params={
-        "force": Param(False, type="boolean", description="publish even when nothing changed"),
-        "full_refresh": Param(
-            False, type="boolean", description="rebuild every incremental model from raw"
-        ),
-    },
+    default_args=t.default_args(),
+    params=t.RUN_PARAMS,
 )
 def trace_pipeline():
-    @task
-    def ingest() -> dict:
-        run_id = steps.new_run_id()
-        summary = steps.ingest(Settings.from_env())
-        return {
-            "run_id": run_id,
-            "rows_read": summary["rows_read"],
-            "rows_loaded": summary["rows_loaded"],
-            "rows_quarantined": summary["rows_quarantined"],
-            "rows_new": summary["rows_new"],
-            "rows_changed": summary["rows_changed"],
-            "rows_unchanged": summary["rows_unchanged"],
-            "files": len(summary["files"]),
-            "misplaced": [m["path"] for m in summary["misplaced"]],
-        }
-
-    @task.short_circuit
-    def plan(ingested: dict) -> dict | None:
-        """The run goes on only when a new release would differ from the current one."""
-        params = get_current_context()["params"]
-        planned = steps.plan(
-            Settings.from_env(), force=bool(params.get("force") or params.get("full_refresh"))
-        )
-        if not planned["changed"]:
-            print(planned["message"])
-            return None
-        return ingested
-
-    @task
-    def transform(ingested: dict) -> str:
-        params = get_current_context()["params"]
-        steps.transform(Settings.from_env(), full_refresh=bool(params.get("full_refresh")))
-        return ingested["run_id"]
-
-    @task
-    def audit(pipeline_run: str) -> dict:
-        return steps.audit(Settings.from_env(), pipeline_run)
-
-    @task(outlets=[PUBLISHED_MARTS])
-    def publish(audit_summary: dict) -> dict:
-        return steps.publish(Settings.from_env(), audit_summary["run_id"], audit_summary)
-
-    @task
-    def report(published: dict, audit_summary: dict) -> dict:
-        return steps.report(Settings.from_env(), audit_summary["run_id"])
-
-    audited = audit(transform(plan(ingest())))
-    report(publish(audited), audited)
+    t.pipeline_chain()
 
 
 trace_pipeline()

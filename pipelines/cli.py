@@ -435,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.secrets import KeyRefused
     from pipelines.steps import ReleaseHeld
     from pipelines.transform import TransformFailed
+    from pipelines.warehouse import WarehouseBusy
 
     try:
         return args.func(settings, args)
@@ -448,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         LandingError,
         RetractRefused,
         KeyRefused,
+        WarehouseBusy,
     ) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return EXIT_FAILED

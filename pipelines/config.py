@@ -37,6 +37,8 @@ class Settings:
     keep_releases: int = 5
     pii_key: str = field(default="", repr=False)
     pii_key_file: str = ""
+    # How long a step waits for the warehouse when another process holds it.
+    lock_wait_seconds: float = 30.0
     dbt_threads: int = 1
 
     @classmethod
@@ -60,6 +62,7 @@ class Settings:
             keep_releases=int(env.get("TRACEPIPE_KEEP_RELEASES", "5")),
             pii_key=env.get("TRACEPIPE_PII_KEY", ""),
             pii_key_file=env.get("TRACEPIPE_PII_KEY_FILE", ""),
+            lock_wait_seconds=float(env.get("TRACEPIPE_LOCK_WAIT_SECONDS", "30")),
             dbt_threads=int(env.get("TRACEPIPE_DBT_THREADS", "1")),
         )
 

@@ -63,6 +63,24 @@ def migrate(settings: Settings) -> None:
     proc = _run(settings, "db", "migrate", capture=True)
     if proc.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout}\n{proc.stderr}")
+    ensure_pool(settings)
+
+
+def ensure_pool(settings: Settings) -> None:
+    """The pool of one slot that every task writing the warehouse runs in."""
+    from pipelines.airflow_tasks import WAREHOUSE_POOL
+
+    proc = _run(
+        settings,
+        "pools",
+        "set",
+        WAREHOUSE_POOL,
+        "1",
+        "one writer at a time on the working DuckDB file",
+        capture=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow pools set failed:\n{proc.stdout}\n{proc.stderr}")
 
 
 def run_dag(

@@ -30,8 +30,8 @@ def new_run_id() -> str:
     return dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")[:-3]
 
 
-def ingest(settings: Settings) -> dict:
-    summary = ingest_mod.ingest(settings)
+def ingest(settings: Settings, kinds: tuple[str, ...] | None = None) -> dict:
+    summary = ingest_mod.ingest(settings, kinds) if kinds else ingest_mod.ingest(settings)
     for f in summary.files:
         if f.status == "loaded":
             log.info(
@@ -47,9 +47,46 @@ def ingest(settings: Settings) -> dict:
     return summary.to_dict()
 
 
+def unseen_landed_files(settings: Settings) -> list[str]:
+    """Landed exports the ledger has not seen by name, size and time (a hint for the
+    landing watch; the ingest knows files by content). Empty while another process holds
+    the warehouse: the watch looks again later."""
+    from pipelines.warehouse import WarehouseBusy
+
+    if not settings.landing_dir.is_dir():
+        return []
+    files = ingest_mod.landed_files(settings)
+    if not files:
+        return []
+    seen: set[tuple[str, str, int, int]] = set()
+    if settings.warehouse_path.exists():
+        try:
+            with connect(settings, read_only=True, wait_seconds=0) as con:
+                if has_table(con, "meta", "load_ledger"):
+                    seen = {
+                        tuple(r)
+                        for r in con.execute(
+                            "select kind, file_name, size_bytes, mtime_ns from meta.load_ledger"
+                        ).fetchall()
+                    }
+        except WarehouseBusy:
+            return []
+    unseen = []
+    for contract, path in files:
+        stat = path.stat()
+        if (contract.kind, path.name, stat.st_size, stat.st_mtime_ns) not in seen:
+            unseen.append(f"{contract.kind}/{path.name}")
+    return unseen
+
+
 def transform(settings: Settings, full_refresh: bool = False) -> dict:
     result = transform_mod.transform(settings, full_refresh=full_refresh)
-    return {"command": result.command, "nodes": result.nodes}
+    return {
+        "command": result.command,
+        "nodes": result.nodes,
+        "failed": result.failures,
+        "slowest": result.slowest(),
+    }
 
 
 # What a release is built from, besides the data: the rules (dbt project, suites) and the

@@ -33,6 +33,12 @@ class TransformResult:
     nodes: dict[str, int] = field(default_factory=dict)  # status -> count
     failures: list[str] = field(default_factory=list)
     output: str = ""
+    timings: list[tuple[str, str, float]] = field(default_factory=list)  # node, status, s
+
+    def slowest(self, n: int = 5) -> list[str]:
+        """The slowest nodes, one line each: ``model.tracepipe.x: 12.3 s (success)``."""
+        ranked = sorted(self.timings, key=lambda t: -t[2])[:n]
+        return [f"{node}: {seconds:.1f} s ({status})" for node, status, seconds in ranked]
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -105,6 +111,9 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
         for node in json.loads(results_file.read_text()).get("results", []):
             status = node.get("status")
             result.nodes[status] = result.nodes.get(status, 0) + 1
+            result.timings.append(
+                (node.get("unique_id", "?"), str(status), float(node.get("execution_time") or 0))
+            )
             if status in ("error", "fail", "runtime error"):
                 result.failures.append(f"{node.get('unique_id')}: {node.get('message')}")
     if not result.success and not result.failures:

@@ -6,6 +6,8 @@ file open longer than it works, and analysts never open it (they read a publishe
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,27 +18,42 @@ from pipelines import udfs
 from pipelines.config import Settings
 from pipelines.secrets import pii_key
 
+log = logging.getLogger(__name__)
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse: transient, worth retrying later."""
+
 
 @contextmanager
 def connect(
-    settings: Settings, read_only: bool = False, wait_seconds: float = 30.0
+    settings: Settings, read_only: bool = False, wait_seconds: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse; waits a while if another process holds the lock.
     It knows the pipeline's run-time functions (the purchaser's keyed hash), which the
     staging views call."""
     key = pii_key(settings)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
+    wait = settings.lock_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait
+    said = False
     while True:
         try:
             con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the warehouse {settings.warehouse_path} is in use by another process "
-                    f"({exc}); steps that write it must not run at the same time"
+            if "lock" not in str(exc).lower():
+                raise
+            holder = re.search(r"PID (\d+)", str(exc))
+            who = f"process {holder.group(1)}" if holder else "another process"
+            if time.monotonic() > deadline:
+                raise WarehouseBusy(
+                    f"the warehouse {settings.warehouse_path} is in use by {who}; steps "
+                    "that write it must not run at the same time: try again when it is done"
                 ) from exc
+            if not said:
+                log.info("waiting for the warehouse lock held by %s", who)
+                said = True
             time.sleep(0.5)
     try:
         udfs.register(con, key)

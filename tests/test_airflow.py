@@ -83,3 +83,46 @@ def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(settings):
     assert len(publish.list_releases(settings)) == 2
     output = second.stdout + second.stderr
     assert "DOE, JOHN" not in output and "1980-01-02" not in output
+
+
+def _states(settings, dag_id: str) -> dict[str, tuple[str, int]]:
+    import sqlite3
+
+    con = sqlite3.connect(settings.airflow_home / "airflow.db")
+    try:
+        (run_id,) = con.execute(
+            "select run_id from dag_run where dag_id = ? order by id desc limit 1", [dag_id]
+        ).fetchone()
+        return {
+            task: (state, tries)
+            for task, state, tries in con.execute(
+                "select task_id, state, try_number from task_instance "
+                "where dag_id = ? and run_id = ?",
+                [dag_id, run_id],
+            ).fetchall()
+        }
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_reader_holding_the_warehouse_makes_a_writer_retry_then_succeed(settings, monkeypatch):
+    import threading
+    import time
+
+    land_sample(settings)
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(settings.warehouse_path)).close()
+    monkeypatch.setenv("TRACEPIPE_LOCK_WAIT_SECONDS", "1")
+    monkeypatch.setenv("TRACEPIPE_RETRY_DELAY", "3")
+    reader = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    threading.Timer(25.0, reader.close).start()  # an analyst who opened the working file
+    started = time.monotonic()
+    proc = orchestration.run_dag(settings, capture=True)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    states = _states(settings, "trace_pipeline")
+    state, tries = states["ingest"]
+    assert state == "success" and tries >= 2, states  # retried, then succeeded
+    assert "is in use by" in log and time.monotonic() - started > 25
+    assert publish.current_release(settings) is not None

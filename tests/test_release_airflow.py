@@ -1,9 +1,10 @@
-"""Under Airflow, a failed audit fails the publish task with the reasons in its log, and
-the release analysts see stays current."""
+"""Under Airflow, a held release fails the audit task with the reasons in its log (the
+publish and the report do not run), and the release analysts see stays current."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from conftest import land_sample
@@ -13,7 +14,24 @@ from pipelines import orchestration, publish, steps
 
 
 @pytest.mark.slow
-def test_a_held_release_fails_the_publish_task_with_the_reasons_in_its_log(settings):
+def task_states(settings, dag_id: str = "trace_pipeline") -> dict[str, str]:
+    """The states of the tasks of the DAG's latest run, from Airflow's metadata database."""
+    con = sqlite3.connect(settings.airflow_home / "airflow.db")
+    try:
+        (run_id,) = con.execute(
+            "select run_id from dag_run where dag_id = ? order by id desc limit 1", [dag_id]
+        ).fetchone()
+        return dict(
+            con.execute(
+                "select task_id, state from task_instance where dag_id = ? and run_id = ?",
+                [dag_id, run_id],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+
+
+def test_a_held_release_fails_the_audit_task_with_the_reasons_in_its_log(settings):
     land_sample(settings)
     steps.run_all(settings)
     before = publish.current_release(settings)
@@ -40,9 +58,14 @@ def test_a_held_release_fails_the_publish_task_with_the_reasons_in_its_log(setti
     log = proc.stdout + proc.stderr
 
     check = "personal data: no value of any mart to be published is a purchaser's name or address"
+    assert proc.returncode != 0
     assert "release held by the audit of run" in log, log[-4000:]
-    assert "ReleaseHeld" in log
     assert check in log
+    states = task_states(settings)
+    assert states["audit"] == "failed", states  # held shows on the audit task, not green
+    assert states["publish"] == "upstream_failed" and states["report"] == "upstream_failed"
+    assert states["ingest"] == states["transform"] == "success"
+    assert "TRACEPIPE ALERT dag=trace_pipeline task=audit" in log  # the failure callback
     assert f"the previous release ({before}) stays current" in log
     assert publish.current_release(settings) == before
     assert len(publish.list_releases(settings)) == 1
