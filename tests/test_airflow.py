@@ -15,17 +15,45 @@ from conftest import SAMPLE_ORIGIN, land_sample
 from pipelines import orchestration, publish
 from pipelines.config import PROJECT_ROOT
 
+WRITERS = {"ingest", "plan", "transform", "audit", "publish"}
+PIPELINE_EDGES = {
+    ("ingest", "plan"),
+    ("plan", "transform"),
+    ("transform", "audit"),
+    ("audit", "publish"),
+    ("publish", "report"),
+}
+PARSE_BOUND_SECONDS = 5.0  # per DAG file, on this 2-core machine
 
-def test_every_dag_file_imports_without_error(settings):
-    """DagBag in a child process, with the project's Airflow settings."""
+
+def test_every_dag_imports_fast_and_is_wired_as_designed(settings):
+    """DagBag in a child process, with the project's Airflow settings: no import error,
+    each file parsed within the bound without importing pandas, polars, GX or dbt, and
+    every DAG's owner, tags, retries, pool and edges as designed (no cycle: DagBag
+    refuses one)."""
     code = textwrap.dedent(
         f"""
+        import json, sys
         from airflow.dag_processing.dagbag import DagBag
         bag = DagBag(dag_folder={str(PROJECT_ROOT / "dags")!r})
-        assert not bag.import_errors, bag.import_errors
-        assert "trace_pipeline" in bag.dags, list(bag.dags)
-        dag = bag.dags["trace_pipeline"]
-        print(sorted(t.task_id for t in dag.tasks))
+        out = {{
+            "errors": {{k: str(v)[:500] for k, v in bag.import_errors.items()}},
+            "parse": {{s.file: s.duration.total_seconds() if hasattr(s.duration, "total_seconds") else s.duration
+                       for s in bag.dagbag_stats}},
+            "heavy": [m for m in ("pandas", "polars", "great_expectations", "dbt") if m in sys.modules],
+            "dags": {{
+                d.dag_id: {{
+                    "tags": sorted(d.tags),
+                    "tasks": {{
+                        t.task_id: {{"owner": t.owner, "retries": t.retries, "pool": t.pool,
+                                     "down": sorted(t.downstream_task_ids)}}
+                        for t in d.tasks
+                    }},
+                }}
+                for d in bag.dags.values()
+            }},
+        }}
+        print("RESULT" + json.dumps(out, default=str))
         """
     )
     proc = subprocess.run(
@@ -35,7 +63,34 @@ def test_every_dag_file_imports_without_error(settings):
         text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "['audit', 'ingest', 'plan', 'publish', 'report', 'transform']" in proc.stdout
+    import json
+
+    out = json.loads(proc.stdout.split("RESULT", 1)[1])
+    assert out["errors"] == {}
+    assert out["heavy"] == []
+    assert sorted(Path(f).name for f in out["parse"]) == [
+        "landing_watch.py",
+        "licensee_listing.py",
+        "partner_export.py",
+        "trace_pipeline.py",
+    ], out["parse"]
+    assert all(seconds < PARSE_BOUND_SECONDS for seconds in out["parse"].values()), out["parse"]
+    dags = out["dags"]
+    assert set(dags) == {"trace_pipeline", "licensee_listing", "landing_watch", "partner_export"}
+    for dag_id, dag in dags.items():
+        assert "tracepipe" in dag["tags"], dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] == "tracepipe-data-engineering", (dag_id, task_id)
+            if task_id in WRITERS:
+                assert task["pool"] == "tracepipe_warehouse", (dag_id, task_id)
+                assert task["retries"] >= 2, (dag_id, task_id)
+            else:
+                assert task["pool"] != "tracepipe_warehouse", (dag_id, task_id)
+    for dag_id in ("trace_pipeline", "licensee_listing"):
+        edges = {(t, d) for t, task in dags[dag_id]["tasks"].items() for d in task["down"]}
+        assert edges == PIPELINE_EDGES, (dag_id, edges)
+    assert set(dags["landing_watch"]["tasks"]) == {"new_exports_landed"}
+    assert set(dags["partner_export"]["tasks"]) == {"export_shared_marts"}
 
 
 @pytest.mark.slow
@@ -126,3 +181,65 @@ def test_a_reader_holding_the_warehouse_makes_a_writer_retry_then_succeed(settin
     assert state == "success" and tries >= 2, states  # retried, then succeeded
     assert "is in use by" in log and time.monotonic() - started > 25
     assert publish.current_release(settings) is not None
+
+
+def _asset_events(settings, name: str) -> list[dict]:
+    import json
+    import sqlite3
+
+    con = sqlite3.connect(settings.airflow_home / "airflow.db")
+    try:
+        rows = con.execute(
+            "select e.extra, e.source_dag_id from asset_event e join asset a on a.id = e.asset_id "
+            "where a.name = ? order by e.id",
+            [name],
+        ).fetchall()
+    finally:
+        con.close()
+    return [{"extra": json.loads(extra or "{}"), "dag": dag} for extra, dag in rows]
+
+
+@pytest.mark.slow
+def test_every_dag_runs_end_to_end_and_the_assets_carry_the_release(settings):
+    import shutil
+
+    land_sample(settings)
+    sample = PROJECT_ROOT / "tests" / "data" / "0124-ffl-list-sample.txt"
+    shutil.copy(sample, settings.landing_dir / "licensees" / "0124-ffl-list.txt")
+    first = orchestration.run_dag(settings, "trace_pipeline", capture=True)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
+    release = publish.current_release(settings)
+    (event,) = _asset_events(settings, "tracepipe_published_release")
+    assert event["extra"]["release_id"] == release and event["dag"] == "trace_pipeline"
+
+    export = orchestration.run_dag(settings, "partner_export", capture=True)
+    assert export.returncode == 0, (export.stdout + export.stderr)[-4000:]
+    folder = settings.data_dir / "exports" / release
+    assert (folder / "README.txt").exists()
+    assert (folder / "shared_origin_by_year.csv").read_text().startswith("recovery_year,")
+
+    # ATF's next monthly listing: the licensee DAG loads it and publishes a release
+    lines = sample.read_bytes().splitlines(keepends=True)
+    (settings.landing_dir / "licensees" / "0224-ffl-list.txt").write_bytes(b"".join(lines[:-1]))
+    monthly = orchestration.run_dag(settings, "licensee_listing", capture=True)
+    assert monthly.returncode == 0, (monthly.stdout + monthly.stderr)[-4000:]
+    assert publish.current_release(settings) != release
+    events = _asset_events(settings, "tracepipe_published_release")
+    assert [e["dag"] for e in events] == ["trace_pipeline", "licensee_listing"]
+    con = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
+    try:
+        months = con.execute("select count(*) from licensees_by_month").fetchall()[0][0]
+    finally:
+        con.close()
+    assert months == 2
+
+    # a new export lands: the watch sees it and emits the landed Asset
+    (settings.landing_dir / "trace" / "trace_new.csv").write_text(
+        (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0] + "\n"
+    )
+    watch = orchestration.run_dag(settings, "landing_watch", capture=True)
+    assert watch.returncode == 0, (watch.stdout + watch.stderr)[-4000:]
+    assert _states(settings, "landing_watch")["new_exports_landed"][0] == "success"
+    assert [e["dag"] for e in _asset_events(settings, "tracepipe_landed_exports")] == [
+        "landing_watch"
+    ]
