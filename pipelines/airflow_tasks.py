@@ -21,12 +21,10 @@ from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.config import Settings
+from pipelines.orchestration import WAREHOUSE_POOL  # made by orchestration.migrate
 
 log = logging.getLogger("tracepipe.airflow")
 
-# Every task that writes the working DuckDB file runs in this pool of one slot, in every
-# DAG: DuckDB allows one writer per file (pipelines/orchestration.py creates the pool).
-WAREHOUSE_POOL = "tracepipe_warehouse"
 OWNER = "tracepipe-data-engineering"
 TAGS = ["tracepipe", "gao-16-223"]
 

@@ -288,6 +288,50 @@ def _print_where(settings: Settings) -> None:
     print(f"  reports:       {settings.reports_dir}")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_ui(settings: Settings, args) -> int:
+    import signal
+    import time
+    import urllib.request
+
+    from pipelines import orchestration
+
+    print(f"starting Airflow on http://127.0.0.1:{args.port} (metadata: {settings.airflow_home})")
+    proc = orchestration.start_ui(settings, args.port)
+    # stopped by a signal as by Ctrl-C: Airflow's processes (one process group) stop too
+    signal.signal(signal.SIGTERM, _interrupt)
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(2)
+        if proc.poll() is not None:
+            print(
+                f"Airflow stopped while starting (exit {proc.returncode}); see {settings.airflow_home}/logs"
+            )
+            return EXIT_FAILED
+        print(f"Airflow is up: {url}")
+        print(
+            f"  login: admin / {orchestration.ui_password(settings) or '(see simple_auth_manager_passwords.json.generated)'}"
+        )
+        print("  DAGs start paused: switch trace_pipeline on to let it run on its schedule, or")
+        print("  press the trigger button (the params force / full_refresh are offered there).")
+        print("  Ctrl-C stops Airflow.")
+        proc.wait()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        orchestration.stop_group(proc)
+
+
 def cmd_rollback(settings: Settings, args) -> int:
     from pipelines import publish
 
@@ -416,6 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--run-id")
         p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "ui",
+        help="start Airflow's UI on 127.0.0.1 with the project's DAGs (Ctrl-C stops it)",
+    )
+    p.add_argument("--port", type=int, default=8080, help="port of the UI (default 8080)")
+    p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("rollback", help="make the previous release current again")
     p.set_defaults(func=cmd_rollback)

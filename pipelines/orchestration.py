@@ -17,6 +17,9 @@ from pipelines.config import Settings
 log = logging.getLogger(__name__)
 
 DAG_ID = "trace_pipeline"
+# Every task that writes the working DuckDB file runs in this pool of one slot, in every
+# DAG: DuckDB allows one writer per file.
+WAREHOUSE_POOL = "tracepipe_warehouse"
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -68,8 +71,6 @@ def migrate(settings: Settings) -> None:
 
 def ensure_pool(settings: Settings) -> None:
     """The pool of one slot that every task writing the warehouse runs in."""
-    from pipelines.airflow_tasks import WAREHOUSE_POOL
-
     proc = _run(
         settings,
         "pools",
@@ -91,3 +92,68 @@ def run_dag(
     migrate(settings)
     extra = ["--conf", json.dumps(conf)] if conf else []
     return _run(settings, "dags", "test", dag_id, *extra, capture=capture)
+
+
+def ui_env(settings: Settings, port: int) -> dict[str, str]:
+    """Airflow's settings for a local UI: loopback only, small parallelism, the
+    project's DAGs, the virtualenv's programs on PATH (Airflow starts its components as
+    programs), one admin login."""
+    env = airflow_env(settings)
+    env.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__CORE__PARALLELISM": "2",
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "2",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        }
+    )
+    return env
+
+
+def ui_password(settings: Settings) -> str | None:
+    """The admin password Airflow made for the local UI, once it has."""
+    import json
+
+    path = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("admin")
+    except (OSError, ValueError):
+        return None
+
+
+def start_ui(settings: Settings, port: int = 8080) -> subprocess.Popen:
+    """``airflow standalone`` (scheduler, dag processor, triggerer, API server and UI) on
+    127.0.0.1, after the metadata database and the pool are ready."""
+    migrate(settings)
+    return subprocess.Popen(
+        [airflow_executable(), "standalone"],
+        env=ui_env(settings, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_group(proc: subprocess.Popen, wait_seconds: float = 20.0) -> None:
+    """Stop a process started in a session of its own and everything it started."""
+    import signal
+    import time
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            proc.poll()
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.5)
