@@ -72,7 +72,9 @@ def pii_key(settings: Settings) -> str | None:
     try:
         key = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyRefused(f"the purchaser key file {path} cannot be read ({exc.__class__.__name__})") from exc
+        raise KeyRefused(
+            f"the purchaser key file {path} cannot be read ({exc.__class__.__name__})"
+        ) from exc
     if not key:
         raise KeyRefused(f"the purchaser key file {path} is empty: put a long random key in it")
     return key
