@@ -159,11 +159,10 @@ def ingest(kinds: list[str] | None = None) -> dict:
         "rows_quarantined": summary["rows_quarantined"],
         "files_rejected": sum(k["files_rejected"] for k in by_kind.values()),
         "misplaced": [m["advice"] for m in summary["misplaced"]],
+        "refused": [f"{r['path']}: {r['reason']}" for r in summary.get("refused", [])],
     }
     for kind, counts in sorted(by_kind.items()):
         log.info("ingest %s: %s", kind, json.dumps(counts))
-    for advice in result["misplaced"]:
-        log.warning("not loaded: %s", advice)
     return result
 
 

@@ -68,6 +68,8 @@ def _print_ingest(summary: dict) -> None:
         )
     for item in summary.get("misplaced", []):
         print(f"  not loaded        {item['advice']}")
+    for item in summary.get("refused", []):
+        print(f"  refused           {item['path']}: {item['reason']}")
 
 
 def cmd_generate(settings: Settings, args) -> int:
