@@ -209,6 +209,8 @@ def test_every_dag_runs_end_to_end_and_the_assets_carry_the_release(settings):
     first = orchestration.run_dag(settings, "trace_pipeline", capture=True)
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
     release = publish.current_release(settings)
+    # dbt is visible in the transform task's log: its slowest nodes, one line each
+    assert "dbt slow: model.tracepipe." in first.stdout + first.stderr
     (event,) = _asset_events(settings, "tracepipe_published_release")
     assert event["extra"]["release_id"] == release and event["dag"] == "trace_pipeline"
 

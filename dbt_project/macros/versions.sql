@@ -137,3 +137,37 @@
     {%- endif -%}
     {{- return(run_query("select coalesce(max(through_seq), -1) from " ~ this).rows[0][0]) -}}
 {%- endmacro %}
+
+
+{# The versions of the records of a staged relation (one with load_id, file_name,
+   file_row_number, export_date, load_seq, record_hash and loaded_at), by ``key``:
+   record_versions over its lineage columns, with the change each version made. #}
+{% macro staged_versions(staged, key) -%}
+    with
+
+    received as (
+
+        select
+            {{ key | join(', ') }},
+            load_id,
+            file_name,
+            file_row_number,
+            export_date,
+            load_seq,
+            record_hash,
+            loaded_at
+        from {{ staged }}
+
+    ),
+
+    versions as (
+
+        {{ record_versions('received', key) }}
+
+    )
+
+    select
+        *,
+        case when version = 1 then 'new' else 'changed' end as change
+    from versions
+{%- endmacro %}
