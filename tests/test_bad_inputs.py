@@ -18,7 +18,8 @@ its rows in raw + quarantine), and no personal value planted in the corpus (a pu
 ``ZZHIDDEN PERSON A``, born ``1901-02-03``, of ``ZZ 99 SECRET ST``, ID ``ZZID-7734-SECRET``)
 nor the secret behind a link, nor the purchaser key, appears in the command's output, its
 log, the quarantine's ``_reason``, ``_errors`` and ``_raw_line``, the ledger's reasons or
-the rejected folder's reason files.
+the rejected folder's reason files. Each case starts from a data folder with a published
+release, and leaves that release exactly as it was.
 """
 
 from __future__ import annotations
@@ -623,12 +624,44 @@ def test_the_corpus_has_forty_kinds_and_every_file_is_used():
 # --- running a case --------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    """A published folder with a real release, built once; each case starts with a copy
+    of it, and must leave it exactly as it was (an ingest never touches the release)."""
+    from conftest import land_sample, make_settings
+
+    from pipelines import steps
+
+    s = make_settings(tmp_path_factory.mktemp("corpus-release") / "data")
+    s.ensure_dirs()
+    s.ensure_landing()
+    land_sample(s)
+    steps.run_all(s)
+    return s.published_dir
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file of a folder by its content hash, and every link by its target."""
+    import hashlib
+
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            out[rel] = "-> " + os.readlink(path)
+        elif path.is_file():
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case: Case, tmp_path, monkeypatch, capsys, caplog):
+def test_bad_input(case: Case, release, tmp_path, monkeypatch, capsys, caplog):
     data = tmp_path / "data"
     landing = data / "landing"
     for kind in KINDS:
         (landing / kind).mkdir(parents=True)
+    shutil.copytree(release, data / "published", symlinks=True)
+    published_before = _tree(data / "published")
     monkeypatch.setenv("TRACEPIPE_DATA_DIR", str(data))
     monkeypatch.setenv("TRACEPIPE_PII_KEY", KEY)
     for name in ENV:
@@ -650,6 +683,7 @@ def test_bad_input(case: Case, tmp_path, monkeypatch, capsys, caplog):
     run()
     said = "\n".join(outputs) + "\n" + caplog.text
     assert "Traceback" not in said
+    assert _tree(data / "published") == published_before  # the release is untouched
 
     con = duckdb.connect(str(data / "warehouse" / "warehouse.duckdb"), read_only=True)
 
