@@ -22,8 +22,9 @@ RUN pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}" \
 WORKDIR /opt/tracepipe
 
 # Dependencies first (their layer is reused while uv.lock is unchanged), then the project.
-COPY pyproject.toml uv.lock README.md ./
+COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --extra deploy --no-install-project --no-cache
+COPY README.md ./
 COPY pipelines ./pipelines
 COPY dags ./dags
 COPY dbt_project ./dbt_project
