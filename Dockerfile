@@ -1,6 +1,8 @@
 # The image every Airflow service of docker-compose.yml runs: the project and its
 # locked environment (uv.lock, with the `deploy` extra: Celery provider, Redis,
-# psycopg2, asyncpg), the DAGs baked in. Nothing is installed outside the lock.
+# psycopg2, asyncpg), the DAGs baked in. Every package comes from uv.lock; outside it
+# are only uv itself (pinned below) and the project's build backend (hatchling), which
+# uv fetches to install the project, as ./dev does.
 #
 #   docker build -t tracepipe-airflow .
 #   docker build --build-arg PYTHON_IMAGE=registry.example/python:3.11-slim-bookworm .
