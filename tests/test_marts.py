@@ -688,7 +688,7 @@ def test_multiple_sale_rifles_recovered_by_where_first_traced(second):
 def test_time_to_crime_in_atf_buckets_by_source_state(second):
     got = q(
         second,
-        "select recovery_year, source_state, n_firearms, n_under_3_months, n_3_to_7_months, "
+        "select recovery_year, source_state, n_with_time_to_crime, n_under_3_months, n_3_to_7_months, "
         "n_7_months_to_1_year from marts.time_to_crime_by_source_state order by 1, 2",
     )
     assert got == [

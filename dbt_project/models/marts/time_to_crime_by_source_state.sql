@@ -19,7 +19,7 @@ select
     dealer_status,
     case when dealer_status = 'located' then source_state end as source_state,
     bool_or(is_southwest_border_source) as is_southwest_border,
-    count(*) as n_firearms,
+    count(*) as n_with_time_to_crime,
     {%- for label, suffix in time_to_crime_buckets() %}
     count(*) filter (where time_to_crime_bucket = '{{ label }}') as n_{{ suffix }},
     {%- endfor %}
