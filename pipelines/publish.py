@@ -1,8 +1,10 @@
 """Publish: a release becomes visible all at once, or not at all.
 
 A release is a folder ``published/releases/<release_id>/`` holding ``marts.duckdb`` (every
-mart as a table of the ``main`` schema, plus ``_release``: which release this is),
-``parquet/<mart>.parquet`` and ``manifest.json``. It is built under a hidden name,
+mart as a table of the ``main`` schema, plus ``_release``: which release this is, and
+``_dictionary``: what every table and column holds, also as table and column comments),
+``parquet/<mart>.parquet``, ``manifest.json`` and ``docs/index.html`` (the dbt docs site:
+lineage, descriptions, tests and the catalog, opening offline; see pipelines/dictionary.py). It is built under a hidden name,
 checked (it opens, its tables hold the rows its manifest says), flushed to disk, renamed
 into place, and only then made current by replacing the symlink ``published/current``
 (``os.replace`` of a symlink is atomic on POSIX). Analysts open
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import privacy
+from pipelines import dictionary, privacy
 from pipelines.config import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ log = logging.getLogger(__name__)
 MART_SCHEMA = "marts"
 STORAGE_COMPATIBILITY = "v1.0.0"
 RELEASE_TABLE = "_release"
+DICTIONARY_TABLE = dictionary.DICTIONARY_TABLE
+# The release's own tables, beside the marts.
+RELEASE_OWN_TABLES = {RELEASE_TABLE, DICTIONARY_TABLE}
+DOCS_PAGE = Path("docs") / "index.html"
 LOCK_NAME = ".publish.lock"
 LOCK_WAIT_SECONDS = 600.0
 
@@ -209,7 +215,7 @@ def verify_release(path: Path, expected_id: str | None = None) -> dict:
             for r in con.execute(
                 "select table_name from duckdb_tables() where schema_name = 'main'"
             ).fetchall()
-        } - {RELEASE_TABLE}
+        } - RELEASE_OWN_TABLES
         if tables != set(marts):
             raise ReleaseBroken(
                 f"{path}: tables {sorted(tables)} differ from the manifest's {sorted(marts)}"
@@ -316,6 +322,38 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, catalog: str, schema
         )
 
 
+def describe_data(settings: Settings, inputs: list[dict] | None) -> dict:
+    """Where the release's data came from: exports, or the project's generator (then at
+    what scale). A loaded file is generated when its SHA-256 is one the generator's
+    manifest (``landing/_generator/manifest.json``) lists; a report says so plainly, since
+    a small sample's totals are not meant to match GAO-16-223."""
+    loaded = [i for i in inputs or [] if i.get("status") == "loaded"]
+    try:
+        generator = json.loads(
+            (settings.landing_dir / "_generator" / "manifest.json").read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError):
+        generator = {}
+    generated_hashes = {f.get("sha256") for f in generator.get("files", []) if f.get("sha256")}
+    n_generated = sum(1 for i in loaded if i.get("sha256") in generated_hashes)
+    if not loaded:
+        origin = "none"
+    elif n_generated == len(loaded):
+        origin = "generated"
+    elif n_generated:
+        origin = "mixed"
+    else:
+        origin = "exports"
+    out: dict = {"origin": origin, "loaded_files": len(loaded), "generated_files": n_generated}
+    if n_generated:
+        out["generator"] = {
+            k: generator.get(k)
+            for k in ("generator", "version", "seed", "scale", "licensee_scale")
+            if k in generator
+        }
+    return out
+
+
 def build_release(
     settings: Settings,
     run_id: str,
@@ -342,6 +380,10 @@ def build_release(
         "published_at": dt.datetime.now().isoformat(timespec="seconds"),
         "code_version": code_version(),
     }
+    if "inputs" in manifest:
+        manifest["data"] = describe_data(settings, manifest["inputs"])
+    dbt_manifest = dictionary.read_dbt_manifest(settings.dbt_target_dir / "manifest.json")
+    catalog: dict | None = None
     try:
         # Written in a storage format every DuckDB 1.x shell reads (duckdb 2.x writes one
         # the analysts' shell cannot open by default; see STACK-NOTES).
@@ -378,6 +420,9 @@ def build_release(
                 )
                 counts[table] = con.execute(f'select count(*) from main."{table}"').fetchall()[0][0]
                 _phase(f"copied:{table}")
+            if dbt_manifest is not None:
+                # columns and types of every relation dbt built, for the docs site
+                catalog = dictionary.warehouse_catalog(con, "wh", dbt_manifest, counts)
             con.execute("detach wh")
             if expected_marts is not None and counts != expected_marts:
                 changed = sorted(
@@ -407,6 +452,15 @@ def build_release(
                     json.dumps(manifest, default=str),
                 ],
             )
+            docs = dictionary.mart_docs(dbt_manifest, MART_SCHEMA) if dbt_manifest else {}
+            undescribed = dictionary.write_dictionary(con, docs)
+            if undescribed["tables"] or undescribed["columns"]:
+                log.warning(
+                    "published without a description (add one to the model's YAML): %s",
+                    ", ".join(undescribed["tables"] + undescribed["columns"]),
+                )
+            parquet = staging / "parquet" / f"{DICTIONARY_TABLE}.parquet"
+            con.execute(f"copy main.{DICTIONARY_TABLE} to '{parquet}' (format parquet)")
             con.execute("checkpoint")
         finally:
             con.close()
@@ -415,6 +469,11 @@ def build_release(
             json.dumps(manifest, indent=2, default=str), encoding="utf-8"
         )
         _phase("manifest_written")
+        if dbt_manifest is not None and catalog is not None:
+            page = staging / DOCS_PAGE
+            page.parent.mkdir()
+            page.write_text(dictionary.static_docs_html(dbt_manifest, catalog), encoding="utf-8")
+            _phase("docs_written")
         verify_release(staging, release_id)
         _fsync_tree(staging)
         _phase("synced")
