@@ -7,13 +7,60 @@ with its own variable.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 KINDS = ("trace", "seizures", "licensees", "multiple_sales")
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value the pipeline cannot use; the message
+    names the variable, what it must be, and the value found."""
+
+
+class NameRefused(ValueError):
+    """A name given as an argument (a run id, a file name) that could leave its folder."""
+
+
+#: A name that is one path component and no more: it cannot be ``.`` or ``..``, hold a
+#: separator or a control character, or start with a dash or a dot.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def safe_name(value: str, what: str = "name") -> str:
+    """``value`` unchanged when it is safe as one folder or file name (``SAFE_NAME``),
+    else ``NameRefused`` saying what is allowed. Run ids and file names taken from the
+    command line pass through here before they are joined to a folder."""
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value):
+        shown = ascii(value) if isinstance(value, str) else type(value).__name__
+        raise NameRefused(
+            f"{what} {shown} is not allowed: use up to 128 letters, digits, dots, dashes "
+            "and underscores, starting with a letter or a digit"
+        )
+    return value
+
+
+def _number(env: dict[str, str], name: str, default, kind, minimum, what: str):
+    """A numeric setting: its default when unset or blank, else a number of ``kind`` of
+    at least ``minimum``, or ``SettingsError`` with one sentence saying what to set."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or (isinstance(value, float) and not math.isfinite(value)) or value < minimum:
+        raise SettingsError(
+            f"{name} must be {what}, not {ascii(raw[:40])}: change it, or unset it to use "
+            f"the default {default}"
+        )
+    return value
 
 
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
@@ -59,11 +106,17 @@ class Settings:
             dbt_target_dir=_path(env, "TRACEPIPE_DBT_TARGET_DIR", data / "dbt" / "target"),
             expectations_dir=PROJECT_ROOT / "expectations",
             dags_dir=PROJECT_ROOT / "dags",
-            keep_releases=int(env.get("TRACEPIPE_KEEP_RELEASES", "5")),
+            keep_releases=_number(
+                env, "TRACEPIPE_KEEP_RELEASES", 5, int, 1, "a whole number of at least 1"
+            ),
             pii_key=env.get("TRACEPIPE_PII_KEY", ""),
             pii_key_file=env.get("TRACEPIPE_PII_KEY_FILE", ""),
-            lock_wait_seconds=float(env.get("TRACEPIPE_LOCK_WAIT_SECONDS", "30")),
-            dbt_threads=int(env.get("TRACEPIPE_DBT_THREADS", "1")),
+            lock_wait_seconds=_number(
+                env, "TRACEPIPE_LOCK_WAIT_SECONDS", 30.0, float, 0, "a number of seconds, 0 or more"
+            ),
+            dbt_threads=_number(
+                env, "TRACEPIPE_DBT_THREADS", 1, int, 1, "a whole number of at least 1"
+            ),
         )
 
     @property

@@ -2,6 +2,11 @@
 
 Each step takes the settings and plain values (run id, paths) and returns a small dict
 that can travel through Airflow's XCom; none of them passes data frames around.
+
+Each event is logged once, where it happens (the ingest logs each file, the audit its
+decision, the publish its release); the steps add no log lines of their own about them.
+What the caller shows of a step's result (the command line, an Airflow task) comes from
+the dict it returns.
 """
 
 from __future__ import annotations
@@ -10,20 +15,28 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 
 from pipelines import audit as audit_mod
 from pipelines import ingest as ingest_mod
 from pipelines import publish as publish_mod
 from pipelines import report as report_mod
 from pipelines import transform as transform_mod
-from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.config import PROJECT_ROOT, Settings, safe_name
 from pipelines.warehouse import connect, has_table
 
 log = logging.getLogger(__name__)
 
 
 class ReleaseHeld(RuntimeError):
-    """The audit found a blocking failure; the previous release stays current."""
+    """The audit found a blocking failure; the previous release stays current.
+    ``summary`` is the audit's summary (``summary_of``), ``current`` the release that
+    stays current (None when there is none)."""
+
+    def __init__(self, message: str, summary: dict | None = None, current: str | None = None):
+        super().__init__(message)
+        self.summary = summary or {}
+        self.current = current
 
 
 def new_run_id() -> str:
@@ -31,19 +44,8 @@ def new_run_id() -> str:
 
 
 def ingest(settings: Settings, kinds: tuple[str, ...] | None = None) -> dict:
+    """Load new exports (the ingest logs each file it loads, rejects or refuses)."""
     summary = ingest_mod.ingest(settings, kinds) if kinds else ingest_mod.ingest(settings)
-    for f in summary.files:
-        if f.status == "loaded":
-            log.info(
-                "%s/%s: %d read, %d loaded, %d quarantined",
-                f.kind,
-                f.file_name,
-                f.rows_read,
-                f.rows_loaded,
-                f.rows_quarantined,
-            )
-        elif f.status in ("rejected", "duplicate_content"):
-            log.warning("%s/%s: %s: %s", f.kind, f.file_name, f.status, f.reason)
     return summary.to_dict()
 
 
@@ -151,25 +153,13 @@ def plan(settings: Settings, force: bool = False) -> dict:
             f"nothing changed since release {current} (no new or retracted load, no changed "
             "code or reference data): no new release. Use --force to publish anyway."
         )
-        log.info(message)
         return {"changed": False, "release_id": current, "message": message}
     return {"changed": True, "release_id": current, "message": ""}
 
 
 def audit(settings: Settings, run_id: str) -> dict:
-    result = audit_mod.audit(settings, run_id=run_id)
-    for reason in result.reasons():
-        log.error("blocking check failed: %s", reason)
-    for line in result.warning_lines():
-        log.warning("warning: %s", line)
-    log.info(
-        "audit decision %s: %d checks, %d blocking, %d warnings; validation report: %s",
-        result.decision.upper(),
-        len(result.checks),
-        len(result.blocking),
-        len(result.warnings),
-        result.report_html,
-    )
+    """The expectation suites over what dbt built (the audit logs its decision)."""
+    result = audit_mod.audit(settings, run_id=safe_name(run_id, "run id"))
     return summary_of(result.to_dict(), result.report_json, result.report_html)
 
 
@@ -256,10 +246,15 @@ def held_message(settings: Settings, run_id: str, audit_summary: dict) -> str:
 
 
 def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
+    """The atomic publish of an audited run; ``ReleaseHeld`` when the audit held it
+    (the exception carries the message, so whoever catches it says it once)."""
+    safe_name(run_id, "run id")
     if audit_summary["decision"] != "publish":
-        message = held_message(settings, run_id, audit_summary)
-        log.error(message)
-        raise ReleaseHeld(message)
+        raise ReleaseHeld(
+            held_message(settings, run_id, audit_summary),
+            audit_summary,
+            publish_mod.current_release(settings),
+        )
     manifest = {
         "run_id": run_id,
         "inputs_fingerprint": inputs_fingerprint(settings),
@@ -280,8 +275,6 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
         expected_marts=audit_summary.get("mart_rows"),
     )
     withheld = publish_mod.read_manifest(release.path).get("withheld") or {}
-    for mart, reason in withheld.items():
-        log.warning("%s %s", mart, reason)
     return {
         "release_id": release.release_id,
         "withheld": withheld,
@@ -292,7 +285,7 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
 
 
 def report(settings: Settings, run_id: str) -> dict:
-    path = report_mod.write_figures(settings, run_id)
+    path = report_mod.write_figures(settings, safe_name(run_id, "run id"))
     return {"report": str(path)}
 
 
@@ -303,19 +296,32 @@ def retract(settings: Settings, target: str, reason: str) -> dict:
 
 
 def run_all(
-    settings: Settings, run_id: str | None = None, force: bool = False, full_refresh: bool = False
+    settings: Settings,
+    run_id: str | None = None,
+    force: bool = False,
+    full_refresh: bool = False,
+    on_step: Callable[[str, dict], None] | None = None,
 ) -> dict:
-    """Ingest, transform, audit, publish, report: what the DAG does, without Airflow.
-    Stops after the ingest when nothing changed since the current release."""
-    run_id = run_id or new_run_id()
+    """Ingest, plan, transform, audit, publish, report: what the DAG does, without
+    Airflow, by the same step functions. Stops after the plan when nothing changed
+    since the current release. ``on_step(name, result)`` is called as each step ends
+    (the command line shows each result as it comes); a held release raises
+    ``ReleaseHeld`` from the publish step, after ``on_step("audit", ...)``."""
+    run_id = safe_name(run_id or new_run_id(), "run id")
     outcome: dict = {"run_id": run_id}
-    outcome["ingest"] = ingest(settings)
-    outcome["plan"] = plan(settings, force=force or full_refresh)
-    if not outcome["plan"]["changed"]:
+
+    def done(name: str, result: dict) -> dict:
+        outcome[name] = result
+        if on_step is not None:
+            on_step(name, result)
+        return result
+
+    done("ingest", ingest(settings))
+    if not done("plan", plan(settings, force=force or full_refresh))["changed"]:
         return outcome
-    outcome["transform"] = transform(settings, full_refresh=full_refresh)
-    outcome["audit"] = audit(settings, run_id)
-    outcome["publish"] = publish(settings, run_id, outcome["audit"])
-    outcome["report"] = report(settings, run_id)
+    done("transform", transform(settings, full_refresh=full_refresh))
+    done("audit", audit(settings, run_id))
+    done("publish", publish(settings, run_id, outcome["audit"]))
+    done("report", report(settings, run_id))
     log.debug(json.dumps(outcome, default=str)[:2000])
     return outcome

@@ -3,6 +3,12 @@
 dbt runs in a child process: when it ends, its DuckDB connection and file lock are gone
 for certain, whatever dbt-duckdb caches, so the next step can open the warehouse.
 Results are read from dbt's own ``run_results.json``.
+
+Progress: dbt writes its events as JSON lines (``--log-format json``); each node that
+finishes is logged at INFO as it finishes (``dbt 12/178 success model stg_trace``), so a
+build of many nodes is never silent. dbt cannot wait for the warehouse's file lock (it
+fails at once when another process holds the file), so the transform waits for the lock
+first, and a build that still meets one raises ``WarehouseBusy``, which is retried.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 
 from pipelines.config import Settings
 from pipelines.secrets import key_id, pii_key
+from pipelines.warehouse import WarehouseBusy, connect, lock_holder
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,62 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.dbt_target_dir),
         "DBT_USE_COLORS": "False",
     }
+
+
+# dbt's events for a node that finished, by the name dbt gives them.
+_RESULT_EVENTS = frozenset(
+    {
+        "LogModelResult",
+        "LogTestResult",
+        "LogSeedResult",
+        "LogSnapshotResult",
+        "LogNodeResult",
+        "LogFreshnessResult",
+        "SkippingDetails",
+        "LogSkipResult",
+    }
+)
+
+
+class _Progress:
+    """Reads dbt's JSON event lines: logs each finished node at INFO as ``dbt i/n
+    status resource name (seconds)``, and returns the text of what dbt says at warning
+    level or above (or a line that is not an event), for the failure message."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+
+    def line(self, line: str) -> str:
+        line = line.rstrip("\n")
+        if not line.strip():
+            return ""
+        try:
+            event = json.loads(line)
+            name = event["info"]["name"]
+        except (ValueError, KeyError, TypeError):
+            return line  # dbt printed plain text (before its logger was set up)
+        data = event.get("data") or {}
+        info = event["info"]
+        if name == "LogStartLine":
+            self.total = max(self.total, int(data.get("total") or 0))
+        elif name in _RESULT_EVENTS:
+            self.done += 1
+            node = data.get("node_info") or {}
+            status = data.get("status") or node.get("node_status") or "done"
+            seconds = data.get("execution_time")
+            log.info(
+                "dbt %d/%s %s %s %s%s",
+                self.done,
+                self.total or "?",
+                status,
+                node.get("resource_type", "node"),
+                node.get("node_name") or data.get("name") or "?",
+                f" ({float(seconds):.1f} s)" if seconds is not None else "",
+            )
+        if info.get("level") in ("warn", "error"):
+            return str(info.get("msg") or "")
+        return ""
 
 
 def dbt_executable() -> str:
@@ -99,14 +162,23 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     log.info("dbt %s", " ".join(args))
     results_file = settings.dbt_target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)
-    proc = subprocess.run(
-        argv,
+    messages: list[str] = []  # dbt's own words, for a failure that run_results lacks
+    proc = subprocess.Popen(
+        [*argv, "--log-format", "json"],
         env={**os.environ, **dbt_env(settings)},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
+        bufsize=1,
     )
-    output = proc.stdout + proc.stderr
-    result = TransformResult(command=" ".join(args), success=proc.returncode == 0, output=output)
+    progress = _Progress()
+    for line in proc.stdout or ():
+        text = progress.line(line)
+        if text:
+            messages.append(text)
+    returncode = proc.wait()
+    output = "\n".join(messages)
+    result = TransformResult(command=" ".join(args), success=returncode == 0, output=output)
     if results_file.exists():
         for node in json.loads(results_file.read_text()).get("results", []):
             status = node.get("status")
@@ -116,15 +188,24 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
             )
             if status in ("error", "fail", "runtime error"):
                 result.failures.append(f"{node.get('unique_id')}: {node.get('message')}")
+    who = lock_holder(output) if not result.success else None
+    if who:
+        raise WarehouseBusy(
+            f"the warehouse {settings.warehouse_path} is in use by {who}, so dbt could not "
+            "open it: try again when it is done"
+        )
     if not result.success and not result.failures:
         tail = "\n".join(output.strip().splitlines()[-15:])
-        result.failures.append(f"dbt exited with {proc.returncode}:\n{tail}")
+        result.failures.append(f"dbt exited with {returncode}:\n{tail}")
     return result
 
 
 def transform(settings: Settings, full_refresh: bool = False) -> TransformResult:
     """``dbt build``: seeds, every model, every data test and unit test. With
     ``full_refresh``, every incremental model is rebuilt from raw."""
+    # dbt fails at once on a held file lock: wait for it here, as every step does.
+    with connect(settings):
+        pass
     result = run_dbt(settings, "build", *(["--full-refresh"] if full_refresh else []))
     if not result.success:
         raise TransformFailed(

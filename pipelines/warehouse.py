@@ -25,6 +25,17 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse: transient, worth retrying later."""
 
 
+def lock_holder(error: object) -> str | None:
+    """Who holds the file lock a DuckDB error is about ("process 1234", or "another
+    process" when DuckDB does not say); None when the error is not about a lock (a
+    missing file, a damaged one)."""
+    text = str(error)
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    holder = re.search(r"PID (\d+)", text)
+    return f"process {holder.group(1)}" if holder else "another process"
+
+
 @contextmanager
 def connect(
     settings: Settings, read_only: bool = False, wait_seconds: float | None = None
@@ -42,17 +53,16 @@ def connect(
             con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+            who = lock_holder(exc)
+            if who is None:
                 raise
-            holder = re.search(r"PID (\d+)", str(exc))
-            who = f"process {holder.group(1)}" if holder else "another process"
             if time.monotonic() > deadline:
                 raise WarehouseBusy(
                     f"the warehouse {settings.warehouse_path} is in use by {who}; steps "
                     "that write it must not run at the same time: try again when it is done"
                 ) from exc
             if not said:
-                log.info("waiting for the warehouse lock held by %s", who)
+                log.info("waiting for the lock held by %s (up to %.0f s)", who, wait)
                 said = True
             time.sleep(0.5)
     try:
