@@ -1,110 +1,196 @@
-"""Report: the figures of GAO-16-223 drawn from the published marts.
+"""Report: the figures of GAO-16-223 drawn from the published release.
 
-Reads only ``published/current`` (read-only), never the working warehouse, so the report
-shows exactly what analysts see.
+Reads one release only (``published/current`` resolved once, read-only), never the
+working warehouse, so the report shows exactly what analysts see. Writes
+``reports/<run>/figures.html`` (one page, nothing loaded from the network: charts are
+inline SVG drawn with matplotlib, styles inline, and a Content Security Policy forbids
+any other load) and each chart as ``reports/<run>/figures/<figure>.svg`` and ``.png``.
+
+Every figure shows its numbers as a table, the release it came from and that release's
+validation outcome with a link to the validation report; the page says plainly when the
+release is a generated sample whose totals are not meant to match GAO's.
 """
 
 from __future__ import annotations
 
-import html
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import jinja2
 
 from pipelines.config import Settings
 
-STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:64rem;color:#1d2330;padding:0 1rem}
-table{border-collapse:collapse;margin:1rem 0}th,td{border-bottom:1px solid #d9dde5;padding:.35rem .6rem}
-th{background:#f2f4f8;text-align:left}td{text-align:right;font-variant-numeric:tabular-nums}
-.muted{color:#5b6475}
-"""
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+FIGURES_FOLDER = "figures"
 
 
-def _table(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+@dataclass
+class ReleaseInfo:
+    id: str
+    path: Path
+    published_at: str = ""
+    code_version: str = ""
+    decision: str = "unknown"
+    validation_counts: str = ""
+    validation_path: str = ""
+    validation_href: str = ""
+    docs_href: str = ""
+    data_label: str = ""
+    banners: list[str] = field(default_factory=list)
+
+
+def _href(target: Path, folder: Path) -> str:
+    return Path(os.path.relpath(target, folder)).as_posix()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def release_info(
+    release_path: Path, manifest: dict, folder: Path, matches: tuple[int, int]
+) -> ReleaseInfo:
+    summary = manifest.get("validation_summary") or {}
+    info = ReleaseInfo(
+        id=manifest.get("release_id", release_path.name),
+        path=release_path,
+        published_at=str(manifest.get("published_at", "")).replace("T", " "),
+        code_version=str(manifest.get("code_version", "")),
+        decision=str(summary.get("decision") or manifest.get("validation") or "unknown"),
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
-
-
-# Further figures, each drawn whole from one published mart when the release has it.
-MART_SECTIONS = (
-    ("gao_16_223_reproduction", "GAO-16-223's published figures against this release"),
-    ("purchaser_determination_by_year", "Purchaser determination of US-sourced firearms, by year"),
-    ("source_states_gao_period", "Source states of US-sourced firearms, 2009-2014"),
-    ("firearm_types_by_year", "Long and short guns, by year of recovery"),
-    ("seizures_by_year", "Southbound seizures, by year"),
-    ("multiple_sale_recoveries_by_year", "Demand Letter 3 rifles later traced"),
-)
-
-
-def sections(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[tuple[str, str]]:
-    out = []
-    for table, title in MART_SECTIONS:
-        if table in tables:
-            out.append((title, _table(con, f'select * from main."{table}"')))
-    if "origin_by_year" in tables:
-        out.append(
-            (
-                "Origin of firearms recovered in Mexico and traced, by year of recovery",
-                _table(
-                    con,
-                    "select recovery_year, n_traced, n_us_manufactured, n_us_imported, "
-                    "n_us_sourced, n_third_country, n_undetermined, pct_us_sourced, "
-                    "pct_third_country, pct_undetermined from origin_by_year order by 1",
-                ),
-            )
+    if summary.get("n_checks") is not None:
+        info.validation_counts = (
+            f"{_plural(summary['n_checks'], 'check')}, {summary.get('n_blocking', 0):,} blocking, "
+            f"{_plural(summary.get('n_warnings', 0), 'warning')}"
         )
-        out.append(
-            (
-                "Origin, GAO-16-223 period (recovery years 2009-2014)",
-                _table(
-                    con,
-                    "select sum(n_traced) as n_traced, sum(n_us_sourced) as n_us_sourced, "
-                    "sum(n_third_country) as n_third_country, "
-                    "sum(n_undetermined) as n_undetermined, "
-                    "round(100.0 * sum(n_us_sourced) / sum(n_traced)) as pct_us_sourced, "
-                    "round(100.0 * sum(n_third_country) / sum(n_traced)) as pct_third_country, "
-                    "round(100.0 * sum(n_undetermined) / sum(n_traced)) as pct_undetermined "
-                    "from origin_by_year where is_gao_period",
-                ),
+    report_json = manifest.get("validation_report")
+    if report_json:
+        html_path = Path(report_json).with_name("validation.html")
+        info.validation_path = str(html_path)
+        if html_path.exists():
+            info.validation_href = _href(html_path, folder)
+    docs = release_path / "docs" / "index.html"
+    if docs.exists():
+        info.docs_href = _href(docs, folder)
+
+    data = manifest.get("data") or {}
+    generator = data.get("generator") or {}
+    scale = generator.get("scale")
+    matched, figures = matches
+    if data.get("origin") == "generated":
+        info.data_label = f"generated sample, scale {scale:g}" if scale is not None else "generated"
+        if scale is not None and scale < 1:
+            info.banners.append(
+                f"This release is a small generated sample (tracepipe generate, scale {scale:g}, "
+                f"seed {generator.get('seed')}): about {100 * scale:g} percent of the volumes of "
+                "GAO-16-223. Its totals are not meant to match GAO's; its shares roughly are. "
+                f"{matched} of {figures} GAO figures match in this release."
             )
+        elif scale is not None:
+            info.banners.append(
+                f"This release is generated data (tracepipe generate, scale {scale:g}), not real "
+                "trace data: at scale 1 it is calibrated to reproduce GAO-16-223's figures "
+                f"({matched} of {figures} match in this release)."
+            )
+    elif data.get("origin") == "mixed":
+        info.data_label = "exports and generated data"
+        info.banners.append(
+            f"This release mixes generated sample files ({data.get('generated_files')} of "
+            f"{data.get('loaded_files')} loaded files) with other exports: its totals are not "
+            "meant to match GAO's."
         )
-    return out
+    elif data.get("origin") == "exports":
+        info.data_label = "exports"
+    else:
+        info.data_label = "not recorded"
+    if figures and matched < figures and not info.banners:
+        info.banners.append(
+            f"{figures - matched} of {figures} GAO-16-223 figures do not match this release "
+            "(see the last table): its totals are not GAO's."
+        )
+    return info
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main'"
+        ).fetchall()
+    }
+
+
+def build(release_path: Path, folder: Path, run_id: str) -> Path:
+    """Write ``folder/figures.html`` and ``folder/figures/*`` from the release at
+    ``release_path``; returns the page's path."""
+    from pipelines import publish
+    from pipelines.report import figures as figures_mod
+
+    manifest = publish.read_manifest(release_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / FIGURES_FOLDER
+    con = duckdb.connect(str(release_path / "marts.duckdb"), read_only=True)
+    try:
+        tables = _tables(con)
+        drawn = []
+        for make in figures_mod.FIGURES:
+            probe = make.__name__
+            try:
+                fig = make(con, out)
+            except duckdb.CatalogException as exc:
+                # a mart this figure needs is not in the release (an older release)
+                log.warning("figure %s left out: %s", probe, exc)
+                continue
+            fig.files = [
+                _href(out / f"{fig.id}.{ext}", folder)
+                for ext in ("svg", "png")
+                if (out / f"{fig.id}.{ext}").exists()
+            ]
+            missing = [m for m in fig.marts if m not in tables]
+            if missing:
+                log.warning("figure %s drawn without %s", fig.id, ", ".join(missing))
+            drawn.append(fig)
+        reproduction = (
+            figures_mod.reproduction(con) if "gao_16_223_reproduction" in tables else None
+        )
+    finally:
+        con.close()
+    matched = sum(1 for row in reproduction.rows if row[-1].text == "yes") if reproduction else 0
+    total = len(reproduction.rows) if reproduction else 0
+    info = release_info(release_path, manifest, folder, (matched, total))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+    )
+    page = env.get_template("figures.html.j2").render(
+        release=info,
+        figures=drawn,
+        reproduction=reproduction,
+        reproduction_summary=(
+            f"{matched} of {total} figures match."
+            + ("" if matched == total else " A small or partial sample is not expected to match.")
+        ),
+        run_id=run_id,
+        generated_at=dt.datetime.now().isoformat(timespec="seconds"),
+    )
+    path = folder / "figures.html"
+    path.write_text(page, encoding="utf-8")
+    return path
 
 
 def write_figures(settings: Settings, run_id: str) -> Path:
-    database = settings.current_link / "marts.duckdb"
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-        parts = sections(con, tables)
-    finally:
-        con.close()
-    release = settings.current_link.resolve().name
-    body = "".join(f"<h2>{html.escape(title)}</h2>{table}" for title, table in parts)
-    folder = settings.reports_dir / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "figures.html"
-    path.write_text(
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Firearms traced from Mexico: figures</title><style>{STYLE}</style></head><body>"
-        f"<h1>Firearms recovered in Mexico and traced</h1>"
-        f"<p class='muted'>Release {html.escape(release)}; counts are firearms, one per "
-        f"recovered firearm (repeat trace requests left out).</p>{body}</body></html>",
-        encoding="utf-8",
-    )
-    return path
+    """The figures of the current release, in ``reports/<run_id>/``."""
+    if not settings.current_link.exists():
+        raise FileNotFoundError(
+            f"no published release at {settings.current_link}: run the pipeline first"
+        )
+    release_path = settings.current_link.resolve()  # one release, even if current moves
+    return build(release_path, settings.reports_dir / run_id, run_id)
