@@ -908,9 +908,7 @@ def _print_table(columns: list[str], rows: list[tuple]) -> None:
         if value is None:
             return ""
         if isinstance(value, float):
-            return f"{value:,.4g}" if not value.is_integer() else f"{value:,.0f}"
-        if isinstance(value, int) and not isinstance(value, bool):
-            return f"{value:,}"
+            return f"{value:.6g}"
         return " ".join(str(value).split())
 
     text = [[cell(v) for v in row] for row in rows]
