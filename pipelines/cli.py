@@ -527,6 +527,7 @@ def cmd_airflow(settings: Settings, args) -> int:
     say(f"  Airflow's log of this run: {log_file}")
     before = publish.current_release(settings)
     after_id = _last_dag_run_id(settings, args.dag)
+    started = dt.datetime.now().timestamp()
     conf = {k: True for k in ("force", "full_refresh") if getattr(args, k, False)}
     proc = orchestration.run_dag(settings, args.dag, capture=True, conf=conf or None)
     log_file.write_text(proc.stdout + proc.stderr, encoding="utf-8")
@@ -543,23 +544,32 @@ def cmd_airflow(settings: Settings, args) -> int:
         _print_release(settings)
         _print_where(settings)
         return EXIT_OK
-    # A held release fails the audit task; the run's validation.json says so.
-    if states.get("audit") == "failed" and run_id:
+    # A held release fails the audit task; the run's validation.json says so. (With a
+    # metadata database other than SQLite, the run's report is the one written since.)
+    report_json = None
+    if run_id and states.get("audit") == "failed":
         report_json = settings.reports_dir / _report_folder_name(run_id) / "validation.json"
-        if report_json.exists():
-            validation = json.loads(report_json.read_text())
-            if validation.get("decision") == "hold":
-                summary = steps.summary_of(
-                    validation, str(report_json), str(report_json.with_suffix(".html"))
-                )
-                _print_audit(summary)
-                shout(
-                    "RELEASE HELD:",
-                    f"the previous release ({publish.current_release(settings) or 'none'}) "
-                    "stays current; the blocking checks above say what to fix, then run again.",
-                    YELLOW,
-                )
-                return EXIT_HELD
+    elif not states:
+        written = [
+            p
+            for p in settings.reports_dir.glob("*/validation.json")
+            if p.stat().st_mtime >= started
+        ]
+        report_json = max(written, key=lambda p: p.stat().st_mtime) if written else None
+    if report_json is not None and report_json.exists():
+        validation = json.loads(report_json.read_text())
+        if validation.get("decision") == "hold":
+            summary = steps.summary_of(
+                validation, str(report_json), str(report_json.with_suffix(".html"))
+            )
+            _print_audit(summary)
+            shout(
+                "RELEASE HELD:",
+                f"the previous release ({publish.current_release(settings) or 'none'}) "
+                "stays current; the blocking checks above say what to fix, then run again.",
+                YELLOW,
+            )
+            return EXIT_HELD
     if states:
         first = next(
             (
