@@ -104,7 +104,8 @@ def write_dictionary(con: duckdb.DuckDBPyConnection, docs: dict[str, ModelDocs])
     tables = [
         r[0]
         for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'main' order by 1"
+            "select table_name from duckdb_tables() "
+            "where database_name = current_database() and schema_name = 'main' order by 1"
         ).fetchall()
     ]
     rows: list[tuple] = []
@@ -124,7 +125,8 @@ def write_dictionary(con: duckdb.DuckDBPyConnection, docs: dict[str, ModelDocs])
         else:
             columns = con.execute(
                 "select column_name, column_index, data_type from duckdb_columns() "
-                "where schema_name = 'main' and table_name = ? order by column_index",
+                "where database_name = current_database() and schema_name = 'main' "
+                "and table_name = ? order by column_index",
                 [table],
             ).fetchall()
         if not description:
