@@ -33,6 +33,7 @@ class Table:
     caption: str = ""
     names: list[str] = field(default_factory=list)  # machine names of the columns
     wide: bool = False  # many rows: flow the table in columns on wide screens
+    total_last: bool = False  # the last row is a total
 
 
 @dataclass
@@ -213,6 +214,7 @@ def origin(con, out: Path) -> Figure:
                 "pct_third_country",
                 "pct_undetermined",
             ],
+            total_last=bool(gao),
         )
     )
     fig.tables.append(
@@ -646,6 +648,7 @@ def time_to_crime(con, out: Path) -> Figure:
             ],
             "Firearms recovered in Mexico in 2009-2014 with a purchase date.",
             ["bucket", "n", "pct", "n_border", "n_elsewhere"],
+            total_last=True,
         )
     )
     if n:
