@@ -112,8 +112,8 @@ def ledger_is_whole(settings) -> None:
     "stage, marker, delay",
     [
         ("ingest", "loaded trace/trace_new_0.csv", 0.0),
-        ("dbt build", "pipelines.transform: dbt build\n", 4.0),
-        ("audit", "pipelines.transform: dbt build: ", 2.0),
+        ("dbt build", "dbt build\n", 4.0),
+        ("audit", "dbt build: ", 2.0),
     ],
 )
 def test_a_run_killed_during_a_stage_leaves_the_release_whole_and_the_rerun_completes(
