@@ -63,6 +63,23 @@ def _number(env: dict[str, str], name: str, default, kind, minimum, what: str):
     return value
 
 
+MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def _memory(env: dict[str, str], name: str, default: str) -> str:
+    """A DuckDB memory size such as ``2GB`` or ``1536MiB``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    match = MEMORY.match(raw)
+    if not match or float(match.group(1)) <= 0:
+        raise SettingsError(
+            f"{name} must be a memory size such as 2GB or 1536MiB, not {ascii(raw[:40])}: "
+            f"change it, or unset it to use the default {default}"
+        )
+    return f"{match.group(1)}{match.group(2)}"
+
+
 def _path(env: dict[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
     return Path(value).expanduser().resolve() if value else default
@@ -87,6 +104,10 @@ class Settings:
     # How long a step waits for the warehouse when another process holds it.
     lock_wait_seconds: float = 30.0
     dbt_threads: int = 1
+    # What one DuckDB connection may hold in memory (dbt's included); larger work spills
+    # to ``duckdb_temp_dir`` under the data folder instead of growing.
+    duckdb_memory_limit: str = "2GB"
+    duckdb_temp_dir: Path = PROJECT_ROOT / "data" / "tmp" / "duckdb"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -117,6 +138,8 @@ class Settings:
             dbt_threads=_number(
                 env, "TRACEPIPE_DBT_THREADS", 1, int, 1, "a whole number of at least 1"
             ),
+            duckdb_memory_limit=_memory(env, "TRACEPIPE_DUCKDB_MEMORY_LIMIT", "2GB"),
+            duckdb_temp_dir=_path(env, "TRACEPIPE_DUCKDB_TEMP_DIR", data / "tmp" / "duckdb"),
         )
 
     @property

@@ -1,6 +1,7 @@
 """dbt-duckdb plugin: every connection dbt opens gets the pipeline's run-time functions
 (``pipelines.udfs``), with the purchaser key read from the environment or the key file
-when the connection is made, never from the dbt project's text. Named in profiles.yml."""
+when the connection is made, never from the dbt project's text, and the pipeline's
+memory limit and spill folder (``pipelines.warehouse.limits``). Named in profiles.yml."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from pipelines import udfs
 from pipelines.config import Settings
 from pipelines.secrets import pii_key
+from pipelines.warehouse import limits
 
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn) -> None:
-        udfs.register(conn, pii_key(Settings.from_env()))
+        settings = Settings.from_env()
+        # The same memory limit and spill folder as the pipeline's own connections.
+        for name, value in limits(settings).items():
+            conn.execute(f"set {name} = '{value.replace(chr(39), chr(39) * 2)}'")
+        udfs.register(conn, pii_key(settings))

@@ -158,6 +158,10 @@ class IngestSummary:
 
 
 CHUNK_ROWS = 200_000
+CHECKPOINT_EVERY = "64GB"
+# Files up to this size may be read by DuckDB's CSV reader (``FastRead``), which holds the
+# file's lines in memory while it reads; larger ones are read in chunks by the csv module.
+FAST_MAX_BYTES = 512 * 2**20
 #: At most this many characters of a value are shown in a reason or an error, and of one
 #: field and of the whole line in a quarantined row's ``_raw_line``.
 SHOWN_CHARS = 80
@@ -187,10 +191,13 @@ class Chunk:
     row_numbers: list[int]  # 1-based data row number of each of ``rows``
     bad_rows: list[BadRow]
     line_numbers: list[int] = field(default_factory=list)  # physical line of each of ``rows``
+    # The fast path's rows, already in the temp table ``_chunk`` (then ``rows`` is empty).
+    table: str | None = None
+    n_table_rows: int = 0
 
     @property
     def rows_read(self) -> int:
-        return len(self.rows) + len(self.bad_rows)
+        return len(self.rows) + self.n_table_rows + len(self.bad_rows)
 
 
 def clip(text: str, limit: int = SHOWN_CHARS) -> str:
@@ -346,8 +353,18 @@ class ExportFile:
         self._pii_positions = [i for i, name in enumerate(header) if privacy.is_pii(name)]
         self.exposed = privacy.exposed_columns(header)
         self._row_number = 0
-        self._first = self._read_chunk()
-        self.date_format = detect_date_format(contract, list(contract.columns), self._first.rows)
+        self._first: Chunk | None = None
+        self._date_format: str | None = None
+
+    @property
+    def date_format(self) -> str:
+        """The file's date style, from its first rows (read then, and kept for ``chunks``)."""
+        if self._date_format is None:
+            self._first = self._read_chunk()
+            self._date_format = detect_date_format(
+                self.contract, list(self.contract.columns), self._first.rows
+            )
+        return self._date_format
 
     def close(self) -> None:
         self._handle.close()
@@ -457,10 +474,206 @@ class ExportFile:
             )
 
     def chunks(self):
+        self.date_format  # noqa: B018 (reads the first chunk)
         chunk, self._first = self._first, None
         while chunk is not None and chunk.rows_read:
             yield chunk
             chunk = self._read_chunk()
+
+    def reread(self, chunk: Chunk, text: str, line: int) -> None:
+        """One physical line read on its own, as row ``line - 1`` (the fast path has no
+        blank lines, so rows are the data lines): a row, or a ``framing`` row."""
+        self._row_number = line - 2
+        self._reframe(chunk, [text], line)
+
+    def fast_read(
+        self, con: duckdb.DuckDBPyConnection, scan: FileScan, month=None
+    ) -> FastRead | None:
+        """DuckDB's CSV reader ready on the file, when it is one whose every row is one
+        physical line (see ``FastRead``; its ``chunks`` then give the rows); else None,
+        and the file is read by ``chunks``."""
+        fast = FastRead(con, self, scan, month)
+        try:
+            ready = fast.prepare()
+        except duckdb.Error as exc:
+            log.debug("%s: not read by DuckDB (%s); read by the csv module", self.label, exc)
+            ready = False
+        if not ready:
+            fast.drop()
+            return None
+        self._date_format = fast.date_format
+        return fast
+
+
+class FastRead:
+    """DuckDB's CSV reader on a file whose rows are its physical lines: UTF-8, every data
+    line holding an even number of quotes (so no quoted value runs over a line end), no
+    blank line, no carriage return but at line ends, no line as long as the csv module's
+    field limit. For such a file the csv reader of ``ExportFile`` would read each line as
+    one row, so the two readers agree row for row, and DuckDB's is many times faster.
+
+    DuckDB reads with the dialect spelled out and ``strict_mode``; every line it rejects
+    (too few or too many fields, a stray quote) is read again on its own by the csv module
+    (``ExportFile.reread``): a row, or a row quarantined exactly as the slow path would.
+    DuckDB's rows keep the file's order, so the k-th is the k-th line it did not reject;
+    the rows and rejected lines together must be every data line, or the file is read by
+    the slow path instead."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, export: ExportFile, scan: FileScan, month=None
+    ):
+        self.con = con
+        self.month = month  # a listing's snapshot month, part of its record key
+        self.export = export
+        self.scan = scan
+        self.n = export._n
+        self.data_lines = scan.line_breaks - 1  # the header is line 1
+        self.parsed = 0
+        self.select = ""
+        self.date_format = ISO_DATE
+
+    def prepare(self) -> bool:
+        """True when the file is read and its rows accounted for line by line."""
+        return self._eligible() and self._parse()
+
+    def _eligible(self) -> bool:
+        export, con, scan = self.export, self.con, self.scan
+        if export.encoding not in ("utf-8", "utf-8-sig") or self.data_lines < 1:
+            return False
+        if scan.lone_cr or scan.record_separator or scan.blank_line:
+            return False
+        if export.path.stat().st_size > FAST_MAX_BYTES:
+            return False
+        # Physical lines by number (the list after the last line break is empty).
+        con.execute(
+            "create or replace temp table _lines as "
+            "select generate_subscripts(l, 1) as line_number, unnest(l) as line "
+            "from (select string_split(content, chr(10)) as l from read_text(?))",
+            [str(export.path)],
+        )
+        odd = con.execute(
+            "select count(*) from _lines where line_number > 1 and "
+            "(len(string_split(line, '\"')) % 2 = 0 or length(line) >= ?)",
+            [csv.field_size_limit()],
+        ).fetchall()[0][0]
+        return odd == 0
+
+    def _parse(self) -> bool:
+        export, con, n = self.export, self.con, self.n
+        con.execute(
+            f"""
+            create or replace temp table _parsed as select * from read_csv(?,
+                columns = {{{", ".join(f"'c{i}': 'VARCHAR'" for i in range(n))}}},
+                auto_detect = false, header = false, skip = 1, delim = ?, quote = '"',
+                escape = '"', comment = '', strict_mode = true, nullstr = chr(30),
+                store_rejects = true, rejects_table = '_rejects', rejects_scan = '_reject_scan',
+                encoding = 'utf-8')
+            """,
+            [str(export.path), export.contract.delimiter],
+        )
+        # Each rejected line once (a line may fail more than one way), and where DuckDB's
+        # row numbering steps over it: rows from ``k`` on sit ``j`` lines further down.
+        con.execute(
+            """
+            create or replace temp table _skipped as
+            select line, row_number() over (order by line) as j,
+                line - 2 - (row_number() over (order by line) - 1) as k
+            from (select distinct line from _rejects)
+            """
+        )
+        parsed, skipped = con.execute(
+            "select (select count(*) from _parsed), (select count(*) from _skipped)"
+        ).fetchall()[0]
+        if parsed + skipped != self.data_lines:
+            log.debug(
+                "%s: DuckDB's rows and the lines disagree; read by the csv module", export.label
+            )
+            return False
+        self.parsed = parsed
+        order = export._order or list(range(n))
+        self.select = ", ".join(
+            f'p.c{order[i]} as "{name}"' for i, name in enumerate(export.contract.columns)
+        )
+        first = con.execute(
+            f"select {self.select} from _parsed p where p.rowid < 5000 order by p.rowid"
+        ).fetchall()
+        self.date_format = detect_date_format(
+            export.contract, list(export.contract.columns), [list(row) for row in first]
+        )
+        return True
+
+    def chunks(self):
+        con, parsed, select = self.con, self.parsed, self.select
+        hashed = (
+            f"{record_hash_sql(self.export.contract, 'p.', self.date_format)} as _record_hash, "
+            f"{key_column_sql(self.export.contract, 'p')} as _key"
+        )
+        again = con.execute(
+            "select line_number, line from _lines where line_number in "
+            "(select line from _skipped) order by line_number"
+        ).fetchall()
+        month = f", date '{self.month.isoformat()}' as _snapshot_month" if self.month else ""
+        starts = list(range(0, parsed, CHUNK_ROWS)) or [0]
+        for start in starts:
+            con.execute(
+                f"""
+                create or replace temp table _chunk as
+                select p.rowid + 2 + coalesce(s.j, 0) - 1 as _row_number,
+                    p.rowid + 2 + coalesce(s.j, 0) as _line_number, p.* exclude (rowid), {hashed}
+                from (select p.rowid, {select}{month} from _parsed p
+                      where p.rowid >= {start} and p.rowid < {start + CHUNK_ROWS}) p
+                asof left join (select k, max(j) as j from _skipped group by k) s
+                    on p.rowid >= s.k
+                """
+            )
+            n = con.execute("select count(*) from _chunk").fetchall()[0][0]
+            chunk = Chunk(rows=[], row_numbers=[], bad_rows=[], table="_chunk", n_table_rows=n)
+            if start == starts[-1]:
+                self._add_rereads(chunk, again)
+            if chunk.rows_read:
+                yield chunk
+        self.drop()
+
+    def _add_rereads(self, chunk: Chunk, again: list[tuple[int, str]]) -> None:
+        """The lines DuckDB rejected, read one by one by the csv module: bad rows into the
+        chunk, rows of the right field count into its table."""
+        if not again:
+            return
+        extra = Chunk(rows=[], row_numbers=[], bad_rows=[], line_numbers=[])
+        for line_number, text in again:
+            self.export.reread(extra, text.rstrip("\r"), line_number)
+        chunk.bad_rows.extend(extra.bad_rows)
+        if extra.rows:
+            _insert_rows(
+                self.con,
+                self.export.contract,
+                extra,
+                self.date_format,
+                "insert into _chunk by name",
+                self.month,
+            )
+            chunk.n_table_rows += len(extra.rows)
+
+    def drop(self) -> None:
+        for table in ("_lines", "_parsed", "_skipped", "_rejects", "_reject_scan", "_chunk"):
+            self.con.execute(f"drop table if exists {table}")
+
+
+def _insert_rows(
+    con, contract: Contract, chunk: Chunk, date_format: str, into: str, month=None
+) -> None:
+    """Rows read by the csv module, with their numbers, hash and key, into ``_chunk``
+    (``into`` is how: ``create or replace temp table _chunk as`` or an insert)."""
+    frame = _frame(contract, chunk).with_columns(
+        pl.Series("_row_number", chunk.row_numbers, dtype=pl.Int64),
+        pl.Series("_line_number", chunk.line_numbers, dtype=pl.Int64),
+        *([pl.lit(month, dtype=pl.Date).alias("_snapshot_month")] if month else []),
+    )
+    with registered(con, "csv_rows", frame.to_arrow()):
+        con.execute(
+            f"{into} select *, {record_hash_sql(contract, 'p.', date_format)} as _record_hash, "
+            f"{key_column_sql(contract, 'p')} as _key from csv_rows p"
+        )
 
 
 def detect_date_format(contract: Contract, header: list[str], rows: list[list[str]]) -> str:
@@ -672,6 +885,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                 _date_format varchar, _loaded_at timestamp{extra})"""
         )
         _add_version_columns(con, contract)
+        _add_key_column(con, contract)
         con.execute(
             f"""create table if not exists quarantine.{contract.kind} (
                 {cols}, _load_id varchar, _file_name varchar, _row_number bigint,
@@ -689,6 +903,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                     null::varchar as _retraction_reason
                 from raw.{contract.kind} limit 0"""
         )
+        con.execute(f"alter table retracted.{contract.kind} add column if not exists _key varchar")
 
 
 LEDGER_VERSION_COLUMNS = (
@@ -734,15 +949,41 @@ def _add_version_columns(con, contract: Contract) -> None:
     )
 
 
-def record_hash_sql(contract: Contract, prefix: str = "") -> str:
+def _add_key_column(con, contract: Contract) -> None:
+    """``_key``: a raw row's record key as compared (``key_column_sql``), stored so the
+    ingest finds the earlier versions of a file's keys by one narrow column instead of
+    trimming every key in raw for every file. Filled for rows of an earlier version of
+    the pipeline."""
+    kind = contract.kind
+    con.execute(f"alter table raw.{kind} add column if not exists _key varchar")
+    con.execute(
+        f"update raw.{kind} set _key = {key_column_sql(contract, f'raw.{kind}')} where _key is null"
+    )
+
+
+def key_column_sql(contract: Contract, alias: str) -> str:
+    """The record key as one value (``key_sql``'s parts, a missing part kept apart from
+    a blank one), as ``raw.<kind>._key`` holds it."""
+    parts = [f"coalesce({k}::varchar, chr(0))" for k in key_sql(contract, alias)]
+    return f"concat_ws(chr(31), {', '.join(parts)})"
+
+
+def record_hash_sql(contract: Contract, prefix: str = "", date_format: str | None = None) -> str:
     """SQL for the hash a record is compared by: every contract value trimmed, blank as
     missing, dates written YYYY-MM-DD whatever the file's date style. The same record
     re-sent under new bytes (another encoding, line ends, quoting or date style) hashes
-    the same. Kept in the working warehouse only, beside the values themselves."""
+    the same. Kept in the working warehouse only, beside the values themselves. The date
+    style is the row's ``_date_format``, or ``date_format`` when the rows are one file's."""
+    if date_format is not None and date_format not in DATE_STYLES:
+        raise ValueError(f"unknown date style {date_format!r}")
     parts = []
     for f in contract.fields:
         value = f"nullif(trim({prefix}\"{f.name}\"), '')"
-        if f.is_date:
+        if f.is_date and date_format is not None:
+            value = (
+                f"coalesce(strftime(try_strptime({value}, '{date_format}'), '%Y-%m-%d'), {value})"
+            )
+        elif f.is_date:
             styles = " ".join(
                 f"when '{style}' then strftime(try_strptime({value}, '{style}'), '%Y-%m-%d')"
                 for style in DATE_STYLES
@@ -782,12 +1023,42 @@ def next_change_seq(con) -> int:
     ).fetchall()[0][0]
 
 
-def _sha256(path: Path) -> str:
+@dataclass
+class FileScan:
+    """What one read of a file's bytes tells: its SHA-256, and what decides whether
+    DuckDB's CSV reader may read it (``FastRead``)."""
+
+    sha256: str
+    line_breaks: int = 0  # LF bytes: the file's physical lines, as it ends with one
+    lone_cr: bool = False  # a carriage return not followed by a line feed
+    record_separator: bool = False  # the byte DuckDB is told reads as missing
+    blank_line: bool = False  # a data line of nothing but spaces, tabs or a CR
+
+
+BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+
+
+def scan_file(path: Path) -> FileScan:
     digest = hashlib.sha256()
+    breaks = cr = crlf = 0
+    rs = blank = False
+    last = b""  # the previous block's last byte (a CR LF may straddle two blocks)
+    tail = b""  # the previous block's unfinished last line (a blank line may too)
     with open_landed(path) as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
-    return digest.hexdigest()
+            breaks += block.count(b"\n")
+            cr += block.count(b"\r")
+            crlf += (last + block).count(b"\r\n")
+            rs = rs or b"\x1e" in block
+            if not blank:
+                blank = BLANK_LINE.search(tail + block) is not None
+            cut = block.rfind(b"\n")
+            tail = block[cut:] if cut >= 0 else tail + block
+            if len(tail) > 4096:  # a long line is not a blank one
+                tail = b"x"
+            last = block[-1:]
+    return FileScan(digest.hexdigest(), breaks, cr != crlf, rs, blank)
 
 
 def safe_file_name(name: str) -> str:
@@ -887,7 +1158,8 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         raise LandingRefused(f"{printable(f'{kind}/{path.name}')} {_mode_problem(stat.st_mode)}")
     result = FileResult(kind=kind, file_name=path.name, status="loaded")
     # Every file is known by its content: a same-name, same-size correction is read.
-    sha = _sha256(path)
+    scan = scan_file(path)
+    sha = scan.sha256
     result.load_id = sha[:16]
     now = dt.datetime.now()
     earlier = _earlier_load(con, sha)
@@ -916,6 +1188,7 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         return _rejected(con, settings, result, path, exc, sha, stat, now)
 
     result.encoding = export.encoding
+    fast = export.fast_read(con, scan, month)
     result.date_format = export.date_format
     exported = export_date(contract, path, month, now)
     con.execute("begin transaction")
@@ -929,7 +1202,7 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
             "_export_date": exported,
             "_load_seq": seq,
         }
-        for chunk in export.chunks():
+        for chunk in fast.chunks() if fast else export.chunks():
             counts, quarantined, examples = _load_chunk(
                 con, contract, chunk, meta, month, export.exposed
             )
@@ -1003,25 +1276,18 @@ def _rejected(con, settings, result: FileResult, path: Path, exc: FileRejected, 
     return result
 
 
-def _classify(con, contract: Contract, frame: pl.DataFrame, load_id: str) -> pl.DataFrame:
-    """For each good row of a chunk: the row of this file that already holds its key
-    (a repeat inside the file), else how it compares with the current version of its
-    key in the live loads: new, changed or unchanged. Returns the rows with
-    ``_record_hash``, ``_change`` and ``_same_file_row`` (null unless repeated)."""
+def _classify(con, contract: Contract, load_id: str) -> pl.DataFrame:
+    """For each good row of the chunk in ``_incoming``: the row of this file that already
+    holds its key (a repeat inside the file), else how it compares with the current
+    version of its key in the live loads: new, changed or unchanged. Returns
+    ``_row_number``, ``same_file_row`` (null unless repeated) and ``_change``."""
     kind = contract.kind
-    with registered(con, "incoming", frame.to_arrow()):
-        con.execute(
-            f"create or replace temp table _incoming as select *, "
-            f"{record_hash_sql(contract)} as _record_hash from incoming"
-        )
-    i_key, r_key = key_sql(contract, "i"), key_sql(contract, "r")
-    join = " and ".join(f"{a} is not distinct from {b}" for a, b in zip(i_key, r_key, strict=True))
-    matched = con.execute(
+    return con.execute(
         f"""
         with versions as (
             select i._row_number, r._load_id, r._row_number as other_row, r._record_hash,
                 r._export_date, r._load_seq
-            from _incoming i join raw.{kind} r on {join}
+            from _incoming i join raw.{kind} r on i._key = r._key
         ),
         same_file as (
             select _row_number, min(other_row) as same_file_row
@@ -1040,16 +1306,13 @@ def _classify(con, contract: Contract, frame: pl.DataFrame, load_id: str) -> pl.
                 when c._row_number is null then 'new'
                 when c.current_hash = i._record_hash then 'unchanged'
                 else 'changed'
-            end as _change,
-            i._record_hash
+            end as _change
         from _incoming i
         left join same_file s using (_row_number)
         left join current c using (_row_number)
         """,
         [load_id, load_id],
     ).pl()
-    con.execute("drop table _incoming")
-    return matched
 
 
 def _row_reason(errors: list[dict[str, str]]) -> str:
@@ -1062,6 +1325,26 @@ def _row_reason(errors: list[dict[str, str]]) -> str:
     return text + (f"; and {more} more failure(s)" if more > 0 else "")
 
 
+def _chunk_table(
+    con, contract: Contract, chunk: Chunk, date_format: str, month=None
+) -> pl.DataFrame:
+    """The chunk's rows of the right field count in the temp table ``_chunk`` (contract
+    columns as read, ``_row_number``, ``_line_number``, ``_record_hash``, ``_key``), and
+    the same rows as a frame
+    of the contract's columns, in ``_row_number`` order, for the contract checks."""
+    if chunk.table is None:
+        _insert_rows(
+            con, contract, chunk, date_format, "create or replace temp table _chunk as", month
+        )
+    cols = ", ".join(f'"{c}"' for c in contract.columns)
+    frame = con.execute(
+        f"select {cols}, _row_number, _line_number from _chunk order by _row_number"
+    ).pl()
+    chunk.row_numbers = frame.get_column("_row_number").to_list()
+    chunk.line_numbers = frame.get_column("_line_number").to_list()
+    return frame.select(pl.col(c).cast(pl.Utf8) for c in contract.columns)
+
+
 def _load_chunk(
     con, contract: Contract, chunk: Chunk, meta: dict, month, exposed=None
 ) -> tuple[dict[str, int], int, list[str]]:
@@ -1069,25 +1352,28 @@ def _load_chunk(
     and its bad rows into quarantine, inside the file's transaction. Returns the counts
     by change, the rows quarantined, and a few plain-language examples. Everything
     written about a row (reasons, errors, examples, raw lines) has its personal data
-    masked by value (``exposed``: the file's columns that may hold it)."""
+    masked by value (``exposed``: the file's columns that may hold it).
+
+    The rows stay in DuckDB (``_chunk``): the contract is checked on a frame read out of
+    it, and the good rows go from it into raw by SQL, so no row goes through Python."""
     kind = contract.kind
     date_format = meta["_date_format"]
     if exposed is None:
         exposed = privacy.exposed_columns(contract.columns)
-    frame = _frame(contract, chunk)
+    frame = _chunk_table(con, contract, chunk, date_format, month)
     failures = check_rows(frame, contract, date_format, exposed)
-    frame = frame.with_columns(
-        pl.Series("_row_number", chunk.row_numbers, dtype=pl.Int64),
-        *[pl.lit(meta[k]).alias(k) for k in META_COLUMNS if k != "_row_number"],
-        pl.lit(meta["_export_date"]).alias("_export_date"),
-        pl.lit(meta["_load_seq"], dtype=pl.Int64).alias("_load_seq"),
-    )
-    if month is not None:
-        frame = frame.with_columns(pl.lit(month).alias("_snapshot_month"))
 
     # Versions: how each good row compares with what the live loads hold of its key.
-    good_positions = [i for i in range(frame.height) if i not in failures]
-    changes = _classify(con, contract, frame[good_positions], meta["_load_id"])
+    failed_numbers = pl.DataFrame(
+        {"_row_number": [chunk.row_numbers[i] for i in failures]}, schema={"_row_number": pl.Int64}
+    )
+    with registered(con, "failed_numbers", failed_numbers.to_arrow()):
+        con.execute(
+            "create or replace temp view _incoming as "
+            "select * from _chunk anti join failed_numbers using (_row_number)"
+        )
+        changes = _classify(con, contract, meta["_load_id"])
+        con.execute("drop view _incoming")
     by_number = {n: i for i, n in enumerate(chunk.row_numbers)}
     repeated = changes.filter(pl.col("same_file_row").is_not_null())
     for row_number, other_row in repeated.select("_row_number", "same_file_row").iter_rows():
@@ -1103,42 +1389,51 @@ def _load_chunk(
                 ),
             }
         )
-    kept = changes.filter(pl.col("same_file_row").is_null()).select(
-        "_row_number", "_record_hash", "_change"
-    )
+    kept = changes.filter(pl.col("same_file_row").is_null()).select("_row_number", "_change")
 
     raw_cols = list(contract.columns) + list(META_COLUMNS)
     if month is not None:
         raw_cols.append("_snapshot_month")
-    version_cols = ["_export_date", "_load_seq"]
     col_list = ", ".join(f'"{c}"' for c in raw_cols)
-    good = frame.select(raw_cols + version_cols).join(kept, on="_row_number", how="inner")
-    if good.height:
-        all_cols = ", ".join(f'"{c}"' for c in [*raw_cols, *VERSION_COLUMNS])
-        with registered(con, "good_rows", good.to_arrow()):
-            con.execute(f"insert into raw.{kind} ({all_cols}) select {all_cols} from good_rows")
+    if kept.height:
+        values = ", ".join(f'"{c}"' for c in contract.columns)
+        all_cols = ", ".join(f'"{c}"' for c in [*raw_cols, *VERSION_COLUMNS, "_key"])
+        literal = [meta[k] for k in META_COLUMNS if k != "_row_number"]
+        with registered(con, "kept_rows", kept.to_arrow()):
+            con.execute(
+                f"insert into raw.{kind} ({all_cols}) select {values}, ?::varchar, ?::varchar, "
+                "_row_number, ?::varchar, ?::timestamp, "
+                + ("?::date, " if month is not None else "")
+                + "?::date, ?::bigint, _record_hash, _change, _key "
+                "from _chunk join kept_rows using (_row_number) order by _row_number",
+                [
+                    *literal[:2],
+                    *literal[2:],
+                    *([month] if month is not None else []),
+                    meta["_export_date"],
+                    meta["_load_seq"],
+                ],
+            )
     counts = dict.fromkeys(CHANGES, 0)
-    for change, n in good.group_by("_change").len().iter_rows():
+    for change, n in kept.group_by("_change").len().iter_rows():
         counts[change] = n
+    con.execute("drop table _chunk")
 
     positions = sorted(failures)
     reasons = {i: _row_reason(failures[i]) for i in positions}
     if positions:
-        failed = (
-            frame[positions]
-            .select(raw_cols)
-            .with_columns(
-                pl.Series(
-                    "_line_number", [chunk.line_numbers[i] for i in positions], dtype=pl.Int64
-                ),
-                pl.Series(
-                    "_rules",
-                    [",".join(sorted({e["rule"] for e in failures[i]})) for i in positions],
-                    dtype=pl.Utf8,
-                ),
-                pl.Series("_reason", [reasons[i] for i in positions], dtype=pl.Utf8),
-                pl.Series("_errors", [json.dumps(failures[i]) for i in positions], dtype=pl.Utf8),
-            )
+        failed = frame[positions].with_columns(
+            pl.Series("_row_number", [chunk.row_numbers[i] for i in positions], dtype=pl.Int64),
+            *[pl.lit(meta[k]).alias(k) for k in META_COLUMNS if k != "_row_number"],
+            *([pl.lit(month).alias("_snapshot_month")] if month is not None else []),
+            pl.Series("_line_number", [chunk.line_numbers[i] for i in positions], dtype=pl.Int64),
+            pl.Series(
+                "_rules",
+                [",".join(sorted({e["rule"] for e in failures[i]})) for i in positions],
+                dtype=pl.Utf8,
+            ),
+            pl.Series("_reason", [reasons[i] for i in positions], dtype=pl.Utf8),
+            pl.Series("_errors", [json.dumps(failures[i]) for i in positions], dtype=pl.Utf8),
         )
         with registered(con, "failed_rows", failed.to_arrow()):
             con.execute(
@@ -1396,6 +1691,10 @@ def ingest(settings: Settings, kinds: tuple[str, ...] = KINDS) -> IngestSummary:
     results = []
     with connect(settings) as con:
         ensure_tables(con)
+        # One checkpoint per few hundred MB loaded, not one per file: each file is still
+        # its own committed transaction (durable in the write-ahead log), but rewriting
+        # the tables after every small file cost more than reading them.
+        con.execute(f"set checkpoint_threshold = '{CHECKPOINT_EVERY}'")
         for kind, path in landing.files:
             if kind not in kinds:
                 continue
@@ -1404,4 +1703,5 @@ def ingest(settings: Settings, kinds: tuple[str, ...] = KINDS) -> IngestSummary:
             except LandingRefused as exc:  # changed since the walk
                 refused.append(Refused(printable(f"{kind}/{path.name}"), exc.reason))
                 log.warning("refused: %s", exc.reason)
+        con.execute("checkpoint")
     return IngestSummary(results, misplaced, refused)

@@ -50,7 +50,9 @@ def connect(
     said = False
     while True:
         try:
-            con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+            con = duckdb.connect(
+                str(settings.warehouse_path), read_only=read_only, config=limits(settings)
+            )
             break
         except duckdb.IOException as exc:
             who = lock_holder(exc)
@@ -70,6 +72,17 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+def limits(settings: Settings) -> dict[str, str]:
+    """What every connection the pipeline opens may use: a memory limit, and a temporary
+    folder under the data folder that larger work spills to (DuckDB's own default is
+    80 % of the machine's memory)."""
+    settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "memory_limit": settings.duckdb_memory_limit,
+        "temp_directory": str(settings.duckdb_temp_dir),
+    }
 
 
 @contextmanager
