@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
+from functools import lru_cache
 
 import pandera.polars as pa
 import polars as pl
@@ -40,7 +40,6 @@ class Field:
     domain: Callable[[], frozenset[str]] | None = None
     # Compare the accent-free, upper-case form of the value with the domain.
     normalise: bool = False
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,6 @@ class Contract:
     date_order: tuple[tuple[str, str], ...] = ()
     # A licensee listing is a snapshot; its month comes from the file name.
     snapshot_name: re.Pattern[str] | None = None
-    file_suffixes: tuple[str, ...] = (".csv",)
-    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -63,9 +60,6 @@ class Contract:
     @property
     def date_columns(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.is_date)
-
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
 
 
 def _codes(*values: str) -> Callable[[], frozenset[str]]:
@@ -137,7 +131,6 @@ LICENSEES = Contract(
     kind="licensees",
     key=("lic_regn", "lic_dist", "lic_cnty", "lic_type", "lic_xprdte", "lic_seqn"),
     delimiter="\t",
-    file_suffixes=(".txt",),
     snapshot_name=re.compile(
         r"^(?P<mm>0[1-9]|1[0-2])(?P<yy>\d{2})-ffl-list(-complete)?(?:\b.*)?\.txt$"
     ),
@@ -208,11 +201,16 @@ def _parsed(column: str, fmt: str) -> pl.Expr:
     return pl.col(column).str.strptime(pl.Date, fmt, strict=False)
 
 
-@cache
 def schema_for(kind: str, date_format: str, today: dt.date | None = None) -> pa.DataFrameSchema:
-    """The pandera schema of one kind of export whose dates are written ``date_format``."""
+    """The pandera schema of one kind of export whose dates are written ``date_format``;
+    no date may fall after ``today`` (by default the day of the call, so a process that
+    runs for days, such as an Airflow worker, checks against the real day)."""
+    return _schema_for(kind, date_format, today or dt.date.today())
+
+
+@lru_cache(maxsize=64)
+def _schema_for(kind: str, date_format: str, today: dt.date) -> pa.DataFrameSchema:
     contract = CONTRACTS[kind]
-    today = today or dt.date.today()
     columns: dict[str, pa.Column] = {}
     for f in contract.fields:
         checks: list[pa.Check] = []

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.reference import MART_SCHEMA
+
 DICTIONARY_TABLE = "_dictionary"
 
 # The release's own tables are not dbt models: their descriptions live here.
@@ -192,7 +194,7 @@ def warehouse_catalog(
         stats = {
             "has_stats": StatsItem(id="has_stats", label="Has Stats?", value=False, include=False)
         }
-        if node.get("schema") == "marts" and name in row_counts:
+        if node.get("schema") == MART_SCHEMA and name in row_counts:
             stats = {
                 "row_count": StatsItem(
                     id="row_count",

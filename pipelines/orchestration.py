@@ -30,7 +30,6 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-        "AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES_REGEXP": r"pipelines\..*",
         "TRACEPIPE_DATA_DIR": str(settings.data_dir),
         "TRACEPIPE_LANDING_DIR": str(settings.landing_dir),
         "TRACEPIPE_REJECTED_DIR": str(settings.rejected_dir),
@@ -117,8 +116,6 @@ def ui_env(settings: Settings, port: int) -> dict[str, str]:
 
 def ui_password(settings: Settings) -> str | None:
     """The admin password Airflow made for the local UI, once it has."""
-    import json
-
     path = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("admin")

@@ -1,6 +1,8 @@
 """Personal data: which columns hold it, and how it is kept out of logs, errors and marts.
 
-Purchaser names, birth dates, addresses and ID numbers exist only in the raw layer.
+Purchaser names, birth dates, addresses and ID numbers exist only in the raw layer
+(the columns: seed ``personal_data_columns``, read by ``personal_data_columns`` and
+``is_pii``; a mart's column name: ``is_personal_data_column``).
 Anything that reports on a row (quarantine reasons, validation reports, log lines,
 error messages) shows them masked.
 
@@ -21,22 +23,67 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 
+from pipelines import reference
+
+# Which columns hold personal data is written once, in two seeds of dbt_project/seeds
+# that dbt reads too (the marts' post-hook refuse_personal_data_columns):
+# personal_data_columns (the export columns, each with whether it is masked in reports)
+# and personal_data_name_rules (which other column names mean personal data).
+
+
+def personal_data_columns(
+    kind: str | None = None, *, compare_values: str | None = None
+) -> frozenset[str]:
+    """The personal-data columns of the exports (seed ``personal_data_columns``): of one
+    ``kind`` of export, or of all; only those whose values the audit and the tests look
+    for in the marts as ``compare_values`` ('text', 'id_number'), when given."""
+    return frozenset(
+        row["column_name"]
+        for row in reference.seed_rows("personal_data_columns")
+        if (kind is None or row["export_kind"] == kind)
+        and (compare_values is None or row["compare_values"] == compare_values)
+    )
+
+
+#: The columns masked wherever a row is reported (quarantine reasons, validation reports,
+#: log lines, error messages): the purchaser's and possessor's. A licensee's are not
+#: (ATF publishes its listing), though no mart may hold them either.
 PII_COLUMNS = frozenset(
-    {
-        "purchaser_name",
-        "purchaser_dob",
-        "purchaser_address",
-        "purchaser_id_number",
-    }
+    row["column_name"]
+    for row in reference.seed_rows("personal_data_columns")
+    if row["is_masked_in_reports"] == "true"
 )
 
 MASK = "<masked>"
 
 
 def is_pii(column: str) -> bool:
+    """A column whose values are masked in anything written about a row."""
     return column.lower() in PII_COLUMNS
+
+
+@cache
+def _name_rules() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]:
+    rules = reference.seed_rows("personal_data_name_rules")
+    personal = tuple(re.compile(r["pattern"]) for r in rules if r["rule"] == "personal")
+    allowed = tuple(re.compile(r["pattern"]) for r in rules if r["rule"] == "allowed")
+    return personal, allowed
+
+
+def is_personal_data_column(column: str) -> bool:
+    """A column that may not be published, by its name: one of the exports'
+    personal-data columns, or a name that a ``personal`` rule of the seed
+    ``personal_data_name_rules`` finds and no ``allowed`` rule does (``purchaser_key``,
+    the keyed hash, is allowed; ``purchaser_name`` or ``buyer_dob`` are not)."""
+    name = column.lower()
+    if name in personal_data_columns():
+        return True
+    personal, allowed = _name_rules()
+    return any(p.search(name) for p in personal) and not any(a.search(name) for a in allowed)
 
 
 def mask_value(column: str, value: object) -> object:
@@ -44,10 +91,6 @@ def mask_value(column: str, value: object) -> object:
     if value is None or not is_pii(column):
         return value
     return MASK
-
-
-def mask_record(record: dict[str, object]) -> dict[str, object]:
-    return {key: mask_value(key, value) for key, value in record.items()}
 
 
 #: How far (in fields) a personal value may have moved from its column in a row whose

@@ -38,10 +38,10 @@ import duckdb
 
 from pipelines import dictionary, privacy
 from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.reference import MART_SCHEMA
 
 log = logging.getLogger(__name__)
 
-MART_SCHEMA = "marts"
 STORAGE_COMPATIBILITY = "v1.0.0"
 RELEASE_TABLE = "_release"
 DICTIONARY_TABLE = dictionary.DICTIONARY_TABLE
@@ -69,10 +69,6 @@ class Release:
     release_id: str
     path: Path
     marts: dict[str, int]
-
-    @property
-    def database(self) -> Path:
-        return self.path / "marts.duckdb"
 
 
 def _phase(name: str) -> None:
@@ -310,12 +306,15 @@ def mart_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
 
 
 def assert_no_personal_data(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> None:
+    """Refuse a release whose marts have a column that holds personal data by its name
+    (``privacy.is_personal_data_column``: the seeds personal_data_columns and
+    personal_data_name_rules)."""
     columns = con.execute(
         "select table_name, column_name from information_schema.columns "
         "where table_catalog = ? and table_schema = ?",
         [catalog, schema],
     ).fetchall()
-    leaked = [f"{t}.{c}" for t, c in columns if privacy.is_pii(c)]
+    leaked = [f"{t}.{c}" for t, c in columns if privacy.is_personal_data_column(c)]
     if leaked:
         raise PublishRefused(
             "personal data columns would be published: " + ", ".join(sorted(leaked))

@@ -131,67 +131,99 @@ results as (
 
 ),
 
+serial_words as (
+
+    -- docs/METHOD.md: the words that mean "no serial" (missing) and the words that
+    -- record a removal (an altered serial). Eleven rows: DuckDB matches them with a hash
+    -- join and a small nested loop, a fraction of a second over ten million requests.
+    select word, meaning from {{ ref('serial_words') }}
+
+),
+
 serial_checked as (
 
     select
         requests.*,
-        (
-            serial_number_key is null
-            or serial_number_key in ('NONE', 'N/A', 'S/N', 'SIN NUMERO', 'UNKNOWN', 'NO VISIBLE')
-        ) and not is_serial_marked_obliterated as is_serial_missing,
+        coalesce(
+            serial_number_key in (select word from serial_words where meaning = 'missing'),
+            false
+        ) as is_serial_word_missing
+    from requests
+
+),
+
+serial_flagged as (
+
+    select
+        serial_checked.* exclude (is_serial_word_missing),
+        (serial_number_key is null or is_serial_word_missing)
+            and not is_serial_marked_obliterated as is_serial_missing,
         is_serial_marked_obliterated
-        or regexp_matches(coalesce(serial_number_key, ''), 'OBLITERATED|BORRADO|LIMADO|RAYADO|GROUND OFF')
+        or exists (
+            select 1 from serial_words
+            where meaning = 'removal' and contains(coalesce(serial_checked.serial_number_key, ''), word)
+        )
         or (
             length(coalesce(serial_match_key, '')) >= 3
             and replace(serial_match_key, left(serial_match_key, 1), '') = ''
         )
         or (
             serial_number_key is not null
-            and serial_number_key not in ('NONE', 'N/A', 'S/N', 'SIN NUMERO', 'UNKNOWN', 'NO VISIBLE')
+            and not is_serial_word_missing
             and regexp_matches(serial_number_key, '[^A-Z0-9\- ]')
         ) as has_altered_serial
-    from requests
+    from serial_checked
+
+),
+
+identified as (
+
+    -- The identifiers a trace needs that the request lacks (docs/METHOD.md): a request
+    -- is incomplete when the list is not empty. flagged_trace_requests shows the list.
+    select
+        *,
+        concat_ws(', ',
+            case when manufacturer is null then 'manufacturer' end,
+            case when model is null then 'model' end,
+            case when caliber is null then 'caliber' end,
+            case when is_serial_missing then 'serial_number' end,
+            case
+                when country_of_manufacture is not null and country_of_manufacture <> 'US'
+                    and importer is null and coalesce(trace_result, '') <> 'FOREIGN_NOT_IMPORTED_TO_US'
+                    then 'importer'
+            end
+        ) as missing_identifiers
+    from serial_flagged
 
 ),
 
 flagged as (
 
     select
-        serial_checked.*,
+        identified.*,
         coalesce(firearm_types.firearm_type, 'UNKNOWN') as firearm_type,
         coalesce(firearm_types.gun_class, 'other') as gun_class,
         state_aliases.inegi_code as recovery_state_code,
         mexican_states.state_name as recovery_state,
         year(recovery_date) as recovery_year,
-        (
-            manufacturer is null
-            or model is null
-            or caliber is null
-            or is_serial_missing
-            or (
-                country_of_manufacture is not null
-                and country_of_manufacture <> 'US'
-                and importer is null
-                and coalesce(serial_checked.trace_result, '') <> 'FOREIGN_NOT_IMPORTED_TO_US'
-            )
-        ) as is_incomplete_request,
+        missing_identifiers <> '' as is_incomplete_request,
         case
-            when serial_checked.trace_result = 'FOREIGN_NOT_IMPORTED_TO_US' then 'third_country'
-            when serial_checked.trace_result = 'MANUFACTURER_OR_IMPORTER_NOT_FOUND' then 'undetermined'
+            when identified.trace_result = 'FOREIGN_NOT_IMPORTED_TO_US' then 'third_country'
+            when identified.trace_result = 'MANUFACTURER_OR_IMPORTER_NOT_FOUND' then 'undetermined'
             when country_of_manufacture = 'US' then 'us_manufactured'
             when country_of_manufacture is not null and importer is not null then 'us_imported'
             else 'undetermined'
         end as origin,
         results.undetermined_reason as result_undetermined_reason
-    from serial_checked
+    from identified
     left join firearm_types
-        on serial_checked.firearm_type_key = firearm_types.raw_key
+        on identified.firearm_type_key = firearm_types.raw_key
     left join state_aliases
-        on serial_checked.recovery_state_key = state_aliases.state_key
+        on identified.recovery_state_key = state_aliases.state_key
     left join mexican_states
         on state_aliases.inegi_code = mexican_states.inegi_code
     left join results
-        on serial_checked.trace_result = results.trace_result
+        on identified.trace_result = results.trace_result
 
 ),
 

@@ -86,17 +86,7 @@ select
     is_incomplete_request,
     has_altered_serial,
     is_serial_missing,
-    concat_ws(', ',
-        case when manufacturer is null then 'manufacturer' end,
-        case when model is null then 'model' end,
-        case when caliber is null then 'caliber' end,
-        case when is_serial_missing then 'serial_number' end,
-        case
-            when country_of_manufacture is not null and country_of_manufacture <> 'US'
-                and importer is null and coalesce(trace_result, '') <> 'FOREIGN_NOT_IMPORTED_TO_US'
-                then 'importer'
-        end
-    ) as missing_identifiers,
+    missing_identifiers,
 
     -- lineage
     load_id,
