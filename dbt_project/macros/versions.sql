@@ -171,3 +171,20 @@
         case when version = 1 then 'new' else 'changed' end as change
     from versions
 {%- endmacro %}
+
+
+{# The lineage columns every staged row carries from raw: its load, file and row, and
+   what version order needs (docs/METHOD.md, "Versions": the export date of the file,
+   the load's place in the one change sequence, the hash the record is compared by) and,
+   with ``change``, what the ingest counted it as. #}
+{% macro lineage_columns(change=true) -%}
+    _load_id as load_id,
+    _file_name as file_name,
+    _row_number as file_row_number,
+    _export_date as export_date,
+    _load_seq as load_seq,
+    _record_hash as record_hash
+    {%- if change %},
+    _change as change_on_load
+    {%- endif %}
+{%- endmacro %}

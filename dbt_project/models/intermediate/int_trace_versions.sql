@@ -32,12 +32,7 @@ received as (
 
     select
         trim(trace_number) as trace_number,
-        _load_id as load_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        _export_date as export_date,
-        _load_seq as load_seq,
-        _record_hash as record_hash,
+        {{ lineage_columns(change=false) }},
         _loaded_at as loaded_at,
         nullif(upper(trim(trace_status)), '') as trace_status,
         nullif(upper(trim(trace_result)), '') as trace_result

@@ -6,19 +6,15 @@ with
 
 traced as (
 
-    select * from {{ ref('int_trace_requests_flagged') }}
-    where recovery_country = 'MX'
-        and not is_duplicate_request
+    select * from {{ ref('int_mexico_traces') }}
 
 )
 
 select
     recovery_year,
-    recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    {{ gao_period('recovery_year') }} as is_gao_period,
     count(*) as n_traced,
-    count(*) filter (where gun_class = 'long') as n_long,
-    count(*) filter (where gun_class = 'short') as n_short,
-    count(*) filter (where gun_class = 'other') as n_other,
+    {{ gun_class_counts() }},
     count(*) filter (where firearm_type = 'RIFLE') as n_rifle,
     count(*) filter (where firearm_type = 'SHOTGUN') as n_shotgun,
     count(*) filter (where firearm_type = 'MACHINE GUN') as n_machine_gun,

@@ -15,12 +15,7 @@ by_year_country as (
     select
         recovery_year,
         recovery_country,
-        count(*) as n_traced,
-        count(*) filter (where origin = 'us_manufactured') as n_us_manufactured,
-        count(*) filter (where origin = 'us_imported') as n_us_imported,
-        count(*) filter (where is_us_sourced) as n_us_sourced,
-        count(*) filter (where origin = 'third_country') as n_third_country,
-        count(*) filter (where origin = 'undetermined') as n_undetermined
+        {{ origin_counts() }}
     from traced
     group by recovery_year, recovery_country
 
@@ -30,7 +25,7 @@ select
     by_year_country.recovery_year,
     by_year_country.recovery_country,
     countries.country_name as recovery_country_name,
-    by_year_country.recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    {{ gao_period('by_year_country.recovery_year') }} as is_gao_period,
     n_traced,
     n_us_manufactured,
     n_us_imported,

@@ -6,10 +6,8 @@ with
 
 sourced as (
 
-    select * from {{ ref('int_trace_requests_flagged') }}
-    where recovery_country = 'MX'
-        and not is_duplicate_request
-        and is_us_sourced
+    select * from {{ ref('int_mexico_traces') }}
+    where is_us_sourced
 
 ),
 
@@ -34,7 +32,7 @@ by_year as (
 
 select
     recovery_year,
-    recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    {{ gao_period('recovery_year') }} as is_gao_period,
     by_year.* exclude (recovery_year),
     round(100.0 * n_determined / n_us_sourced, 1) as pct_determined,
     round(100.0 * n_undetermined / n_us_sourced, 1) as pct_undetermined,

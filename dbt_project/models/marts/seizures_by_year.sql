@@ -12,11 +12,9 @@ seized as (
 
 select
     seizure_year,
-    seizure_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    {{ gao_period('seizure_year') }} as is_gao_period,
     count(*) as n_seized,
-    count(*) filter (where gun_class = 'long') as n_long,
-    count(*) filter (where gun_class = 'short') as n_short,
-    count(*) filter (where gun_class = 'other') as n_other,
+    {{ gun_class_counts() }},
     count(*) filter (where seizing_agency = 'ICE-HSI') as n_ice_hsi,
     count(*) filter (where seizing_agency = 'CBP') as n_cbp,
     count(*) filter (where seizing_agency not in ('ICE-HSI', 'CBP') or seizing_agency is null) as n_other_agency,

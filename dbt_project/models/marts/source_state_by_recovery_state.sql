@@ -5,18 +5,16 @@ with
 
 sourced as (
 
-    select * from {{ ref('int_trace_requests_flagged') }}
-    where not is_duplicate_request
-        and recovery_country = 'MX'
-        and is_us_sourced
+    select * from {{ ref('int_mexico_traces') }}
+    where is_us_sourced
 
 )
 
 select
     recovery_year,
-    recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    {{ gao_period('recovery_year') }} as is_gao_period,
     dealer_status,
-    case when dealer_status = 'located' then source_state end as source_state,
+    {{ located_source_state() }} as source_state,
     recovery_state_code,
     recovery_state,
     count(*) as n_us_sourced

@@ -7,10 +7,8 @@ with
 
 sourced as (
 
-    select * from {{ ref('int_trace_requests_flagged') }}
-    where not is_duplicate_request
-        and recovery_country = 'MX'
-        and is_us_sourced
+    select * from {{ ref('int_mexico_traces') }}
+    where is_us_sourced
 
 ),
 
@@ -31,7 +29,7 @@ counted as (
     select
         recovery_year,
         dealer_status,
-        case when dealer_status = 'located' then source_state end as source_state,
+        {{ located_source_state() }} as source_state,
         count(*) as n_us_sourced,
         count(*) filter (where purchaser_status = 'determined') as n_purchaser_determined
     from sourced
@@ -69,7 +67,7 @@ filled as (
 
 select
     filled.recovery_year,
-    filled.recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    {{ gao_period('filled.recovery_year') }} as is_gao_period,
     filled.dealer_status,
     filled.source_state,
     us_states.state_name as source_state_name,

@@ -6,18 +6,16 @@ with
 
 purchased as (
 
-    select * from {{ ref('int_trace_requests_flagged') }}
-    where not is_duplicate_request
-        and recovery_country = 'MX'
-        and purchase_date is not null
+    select * from {{ ref('int_mexico_traces') }}
+    where purchase_date is not null
 
 )
 
 select
     recovery_year,
-    recovery_year between {{ var('gao_first_year') }} and {{ var('gao_last_year') }} as is_gao_period,
+    {{ gao_period('recovery_year') }} as is_gao_period,
     dealer_status,
-    case when dealer_status = 'located' then source_state end as source_state,
+    {{ located_source_state() }} as source_state,
     bool_or(is_southwest_border_source) as is_southwest_border,
     count(*) as n_with_time_to_crime,
     {%- for label, suffix in time_to_crime_buckets() %}
@@ -27,5 +25,5 @@ select
     round(avg(time_to_crime_days) / 365.25, 2) as avg_time_to_crime_years,
     median(time_to_crime_days) as median_time_to_crime_days
 from purchased
-group by recovery_year, dealer_status, case when dealer_status = 'located' then source_state end
+group by recovery_year, dealer_status, {{ located_source_state() }}
 order by recovery_year, dealer_status, source_state

@@ -15,9 +15,7 @@ versions as (
 requests as (
 
     select trace_number, recovery_year, purchaser_status
-    from {{ ref('int_trace_requests_flagged') }}
-    where recovery_country = 'MX'
-        and not is_duplicate_request
+    from {{ ref('int_mexico_traces') }}
 
 ),
 

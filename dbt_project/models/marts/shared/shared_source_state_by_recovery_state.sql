@@ -6,11 +6,7 @@ with
 cells as (
 
     select
-        case dealer_status
-            when 'located' then source_state
-            when 'dealer_not_in_listing' then 'DEALER NOT IN LISTING'
-            else 'NO DEALER IDENTIFIED'
-        end as row_key,
+        {{ dealer_label() }} as row_key,
         coalesce(recovery_state, 'UNKNOWN') as col_key,
         sum(n_us_sourced) as n
     from {{ ref('source_state_by_recovery_state') }}

@@ -6,11 +6,7 @@ with
 cells as (
 
     select
-        case dealer_status
-            when 'located' then source_state
-            when 'dealer_not_in_listing' then 'DEALER NOT IN LISTING'
-            else 'NO DEALER IDENTIFIED'
-        end as row_key,
+        {{ dealer_label() }} as row_key,
         bucket as col_key,
         sum(n) as n
     from {{ ref('time_to_crime_by_source_state') }}

@@ -16,15 +16,7 @@ renamed as (
     select
         -- ids
         trim(trace_number) as trace_number,
-        _load_id as load_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        -- version order (docs/METHOD.md, "Versions"): the export date of the file, the
-        -- load's place in the one change sequence, and the hash the record is compared by
-        _export_date as export_date,
-        _load_seq as load_seq,
-        _record_hash as record_hash,
-        _change as change_on_load,
+        {{ lineage_columns() }},
 
         -- dates
         {{ parse_date('request_date') }} as request_date,
