@@ -7,12 +7,20 @@
 {%- endmacro %}
 
 
+{# One count per value of ``column``: ``pairs`` of (value, count column). #}
+{% macro counts_where(column, pairs) -%}
+    {%- for value, name in pairs %}
+    count(*) filter (where {{ column }} = '{{ value }}') as {{ name }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+
 {# The counts of firearms by gun class (seed firearm_types: long, short, other), as
    n_long, n_short, n_other. #}
 {% macro gun_class_counts(classes=('long', 'short', 'other')) -%}
-    {%- for gun_class in classes %}
-    count(*) filter (where gun_class = '{{ gun_class }}') as n_{{ gun_class }}{{ "," if not loop.last }}
-    {%- endfor %}
+    {%- set pairs = [] -%}
+    {%- for gun_class in classes -%}{%- do pairs.append((gun_class, 'n_' ~ gun_class)) -%}{%- endfor -%}
+    {{ counts_where('gun_class', pairs) }}
 {%- endmacro %}
 
 
@@ -80,4 +88,42 @@
         rank() over (partition by recovery_year order by n_traced desc) as rank_in_year
     from counted
     order by recovery_year, rank_in_year, {{ column }}
+{%- endmacro %}
+
+
+{# A mart for other agencies from a mart with one row per ``row_column`` value: the
+   ``columns`` (pairs of count column and label) become the columns ``col_column`` of a
+   two-way table, with margins and small counts suppressed (suppress_small_counts). #}
+{% macro shared_two_way(relation, row_column, col_column, columns) -%}
+    with
+
+    cells as (
+
+        select {{ row_column }} as row_key, {{ col_column }} as col_key, n
+        from {{ relation }}
+        unpivot (n for {{ col_column }} in (
+            {%- for column, label in columns %}
+            {{ column }} as '{{ label }}'{{ "," if not loop.last }}
+            {%- endfor %}
+        ))
+
+    )
+
+    select * from ({{ suppress_small_counts('cells', row_column, col_column) }})
+    order by {{ row_column }}, {{ col_column }}
+{%- endmacro %}
+
+
+{# For gao_16_223_reproduction: the sums of ``columns`` of a by-year mart over the years
+   of each reference period (CTE ``periods``: period, first_year, last_year). #}
+{% macro sums_by_period(relation, year_column, columns) -%}
+    select
+        periods.period,
+        {%- for column in columns %}
+        sum(by_year.{{ column }}) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from periods
+    inner join {{ relation }} as by_year
+        on by_year.{{ year_column }} between periods.first_year and periods.last_year
+    group by periods.period
 {%- endmacro %}

@@ -15,15 +15,12 @@ select
     {{ gao_period('recovery_year') }} as is_gao_period,
     count(*) as n_traced,
     {{ gun_class_counts() }},
-    count(*) filter (where firearm_type = 'RIFLE') as n_rifle,
-    count(*) filter (where firearm_type = 'SHOTGUN') as n_shotgun,
-    count(*) filter (where firearm_type = 'MACHINE GUN') as n_machine_gun,
-    count(*) filter (where firearm_type = 'PISTOL') as n_pistol,
-    count(*) filter (where firearm_type = 'REVOLVER') as n_revolver,
-    count(*) filter (where firearm_type = 'DERRINGER') as n_derringer,
-    count(*) filter (where firearm_type = 'SUBMACHINE GUN') as n_submachine_gun,
-    count(*) filter (where firearm_type = 'RECEIVER/FRAME') as n_receiver_frame,
-    count(*) filter (where firearm_type = 'UNKNOWN') as n_unknown_type,
+    {{ counts_where('firearm_type', [
+        ('RIFLE', 'n_rifle'), ('SHOTGUN', 'n_shotgun'), ('MACHINE GUN', 'n_machine_gun'),
+        ('PISTOL', 'n_pistol'), ('REVOLVER', 'n_revolver'), ('DERRINGER', 'n_derringer'),
+        ('SUBMACHINE GUN', 'n_submachine_gun'), ('RECEIVER/FRAME', 'n_receiver_frame'),
+        ('UNKNOWN', 'n_unknown_type'),
+    ]) }},
     round(100.0 * count(*) filter (where gun_class = 'long') / count(*), 1) as pct_long,
     round(100.0 * count(*) filter (where gun_class = 'short') / count(*), 1) as pct_short
 from traced

@@ -32,26 +32,14 @@ periods as (
 
 origin as (
 
-    select
-        periods.period,
-        sum(n_traced) as n_traced,
-        sum(n_us_sourced) as n_us_sourced,
-        sum(n_third_country) as n_third_country,
-        sum(n_undetermined) as n_undetermined
-    from periods
-    inner join {{ ref('origin_by_year') }} as o
-        on o.recovery_year between periods.first_year and periods.last_year
-    group by periods.period
+    {{ sums_by_period(ref('origin_by_year'), 'recovery_year',
+        ['n_traced', 'n_us_sourced', 'n_third_country', 'n_undetermined']) }}
 
 ),
 
 firearm_types as (
 
-    select periods.period, sum(n_long) as n_long, sum(n_short) as n_short
-    from periods
-    inner join {{ ref('firearm_types_by_year') }} as f
-        on f.recovery_year between periods.first_year and periods.last_year
-    group by periods.period
+    {{ sums_by_period(ref('firearm_types_by_year'), 'recovery_year', ['n_long', 'n_short']) }}
 
 ),
 
@@ -72,25 +60,14 @@ source_states as (
 
 purchaser as (
 
-    select
-        periods.period,
-        sum(n_us_sourced) as n_us_sourced,
-        sum(n_determined) as n_determined,
-        sum(n_undetermined) as n_undetermined
-    from periods
-    inner join {{ ref('purchaser_determination_by_year') }} as p
-        on p.recovery_year between periods.first_year and periods.last_year
-    group by periods.period
+    {{ sums_by_period(ref('purchaser_determination_by_year'), 'recovery_year',
+        ['n_us_sourced', 'n_determined', 'n_undetermined']) }}
 
 ),
 
 seizures as (
 
-    select periods.period, sum(n_seized) as n_seized, sum(n_long) as n_long, sum(n_short) as n_short
-    from periods
-    inner join {{ ref('seizures_by_year') }} as s
-        on s.seizure_year between periods.first_year and periods.last_year
-    group by periods.period
+    {{ sums_by_period(ref('seizures_by_year'), 'seizure_year', ['n_seized', 'n_long', 'n_short']) }}
 
 ),
 
@@ -110,16 +87,9 @@ licensees as (
 
 multiple_sales as (
 
-    select
-        periods.period,
-        sum(n_recovered) as n_recovered,
-        sum(n_recovered_in_us) as n_recovered_in_us,
-        sum(n_recovered_in_mexico) as n_recovered_in_mexico,
-        sum(n_recovery_undetermined) as n_recovery_undetermined
-    from periods
-    inner join {{ ref('multiple_sale_recoveries_by_year') }} as m
-        on m.report_year between periods.first_year and periods.last_year
-    group by periods.period
+    {{ sums_by_period(ref('multiple_sale_recoveries_by_year'), 'report_year', [
+        'n_recovered', 'n_recovered_in_us', 'n_recovered_in_mexico', 'n_recovery_undetermined',
+    ]) }}
 
 ),
 

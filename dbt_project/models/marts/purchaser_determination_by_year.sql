@@ -16,15 +16,15 @@ by_year as (
     select
         recovery_year,
         count(*) as n_us_sourced,
-        count(*) filter (where purchaser_status = 'determined') as n_determined,
-        count(*) filter (where purchaser_status = 'undetermined') as n_undetermined,
-        count(*) filter (where purchaser_status = 'pending') as n_pending,
-        count(*) filter (where undetermined_reason = 'incomplete_request') as n_undetermined_incomplete_request,
-        count(*) filter (where undetermined_reason = 'altered_serial') as n_undetermined_altered_serial,
-        count(*) filter (where undetermined_reason = 'no_dealer_response') as n_undetermined_no_dealer_response,
-        count(*) filter (where undetermined_reason = 'out_of_business_records_missing') as n_undetermined_out_of_business_records_missing,
-        count(*) filter (where undetermined_reason = 'too_old') as n_undetermined_too_old,
-        count(*) filter (where undetermined_reason = 'other') as n_undetermined_other
+        {{ counts_where('purchaser_status', [
+            ('determined', 'n_determined'), ('undetermined', 'n_undetermined'), ('pending', 'n_pending'),
+        ]) }},
+        {%- set reasons = [] %}
+        {%- for reason in ['incomplete_request', 'altered_serial', 'no_dealer_response',
+            'out_of_business_records_missing', 'too_old', 'other'] %}
+            {%- do reasons.append((reason, 'n_undetermined_' ~ reason)) %}
+        {%- endfor %}
+        {{ counts_where('undetermined_reason', reasons) }}
     from sourced
     group by recovery_year
 
