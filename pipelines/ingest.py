@@ -158,7 +158,7 @@ class IngestSummary:
 
 
 CHUNK_ROWS = 200_000
-CHECKPOINT_EVERY = "64GB"
+CHECKPOINT_EVERY = "1GB"
 # Files up to this size may be read by DuckDB's CSV reader (``FastRead``), which holds the
 # file's lines in memory while it reads; larger ones are read in chunks by the csv module.
 FAST_MAX_BYTES = 512 * 2**20
@@ -502,6 +502,7 @@ class ExportFile:
             fast.drop()
             return None
         self._date_format = fast.date_format
+        log.debug("%s: read by DuckDB's CSV reader", self.label)
         return fast
 
 
