@@ -97,6 +97,15 @@ class CheckResult:
     # sorted; none when the batch's rows are files, as in a ledger check), n_unexpected}.
     sources: list[dict] = field(default_factory=list)
     error: str = ""
+    # The examples as fields, for the report's tables: one dict per example, {key (the
+    # row's key, e.g. its trace number), file, row (its number in the file), column,
+    # value (personal data masked)}; any may be None when the batch does not carry it.
+    example_rows: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.example_rows:
+            self.example_rows = [dict(e.fields) for e in self.examples if isinstance(e, Example)]
+        self.examples = [str(e) for e in self.examples]
 
     @property
     def status(self) -> str:
@@ -880,24 +889,15 @@ def plan_batches(
 
 
 def _gx(docs_dir: Path | None = None):
+    """GX's ephemeral context. No Data Docs site: their pages load Bootstrap, jQuery and
+    fonts from the web and open empty offline; validation.html is the report
+    (``docs_dir`` is accepted for old callers and ignored)."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    if docs_dir is not None:
-        context.add_data_docs_site(
-            "tracepipe",
-            {
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
     return gx, context
 
 
@@ -955,31 +955,64 @@ def _row_origin(row: dict) -> str:
     return f"{name} row {_jsonable(number)}"
 
 
+class Example(str):
+    """One example as the report's one-line text, with its parts in ``fields`` (key,
+    file, row, column, value, relation: see ``CheckResult.example_rows``)."""
+
+    fields: dict
+
+    def __new__(cls, text: str, **fields: Any) -> Example:
+        made = super().__new__(cls, text)
+        made.fields = fields
+        return made
+
+
+def _frame_origin(frame: pd.DataFrame, position: Any) -> tuple[Any, Any]:
+    """(file name, row number in the file) of a frame's row, or Nones."""
+    if not isinstance(position, int) or not 0 <= position < len(frame):
+        return None, None
+    out = []
+    for c in ("file_name", "file_row_number"):
+        v = frame[c].iat[position] if c in frame.columns else None
+        out.append(None if _blank(v) else _jsonable(v))
+    return out[0], out[1]
+
+
 def _examples(body: dict, columns: list[str], batch: _Batch | None = None) -> list[str]:
     positions = [_jsonable(x) for x in body.get("partial_unexpected_index_list") or []]
     labels: list[Any] = positions
     origins = [""] * len(positions)
+    places: list[tuple[Any, Any]] = [(None, None)] * len(positions)
     if batch is not None and batch.frame is not None:
         index = batch.spec.get("index", [])
         labels = [_label(batch.frame, index, p) for p in positions]
         origins = [_origin(batch.frame, p) for p in positions]
+        places = [_frame_origin(batch.frame, p) for p in positions]
     elif batch is not None and batch.sql is not None:
         index = batch.spec.get("index", [])
         rows = [p if isinstance(p, dict) else {} for p in positions]
         labels = [_row_label(r, index) for r in rows]
         origins = [_row_origin(r) for r in rows]
+        places = [
+            tuple(None if _blank(r.get(c)) else _jsonable(r.get(c)) for c in ORIGIN_COLUMNS[:2])
+            for r in rows
+        ]
+    relation = (batch.spec.get("relation") if batch is not None else None) or None
     values = body.get("partial_unexpected_list") or []
-    examples = []
+    examples: list[str] = []
     for i, value in enumerate(values[:EXAMPLES]):
         origin = origins[i] if i < len(origins) else ""
+        file, row = places[i] if i < len(places) else (None, None)
         if isinstance(value, (list, tuple)) and len(columns) == len(value):
             shown = ", ".join(
                 f"{c}={privacy.mask_value(c, _jsonable(v))}"
                 for c, v in zip(columns, value, strict=True)
             )
+            raw: Any = shown
         else:
             column = columns[0] if columns else ""
-            shown = str(privacy.mask_value(column, _jsonable(value)))
+            raw = privacy.mask_value(column, _jsonable(value))
+            shown = str(raw)
             if origin and column:  # the row is named by its file: say the column too
                 shown = f"{column}={shown}"
         label = labels[i] if i < len(labels) else None
@@ -987,11 +1020,33 @@ def _examples(body: dict, columns: list[str], batch: _Batch | None = None) -> li
             label = ", ".join(
                 f"{k}={privacy.mask_value(k, _jsonable(v))}" for k, v in label.items()
             )
+        key = label
         if origin:
             label = origin if label is None else f"{label} ({origin})"
-        examples.append(f"{label}: {shown}" if label is not None else shown)
+        examples.append(
+            Example(
+                f"{label}: {shown}" if label is not None else shown,
+                key=None if key is None else str(key),
+                file=file,
+                row=row,
+                column=", ".join(columns),
+                value=None if raw is None else str(raw),
+                relation=relation,
+            )
+        )
     if not examples:
-        examples = [str(_jsonable(label)) for label in labels[:EXAMPLES]]
+        examples = [
+            Example(
+                str(_jsonable(label)),
+                key=str(_jsonable(label)),
+                file=(places[i] if i < len(places) else (None, None))[0],
+                row=(places[i] if i < len(places) else (None, None))[1],
+                column=", ".join(columns),
+                value=None,
+                relation=relation,
+            )
+            for i, label in enumerate(labels[:EXAMPLES])
+        ]
     return examples
 
 
@@ -1262,7 +1317,9 @@ def audit(
     data_docs: bool = True,
 ) -> AuditResult:
     """Run every suite and decide. ``frames`` replaces a batch's data, keyed by suite name
-    (its default batch) or ``suite.batch`` (tests use it)."""
+    (its default batch) or ``suite.batch`` (tests use it). ``data_docs`` is accepted and
+    ignored: GX Data Docs are no longer written (they need the network to open);
+    reports/<run>/validation.html is the report."""
     run_id = run_id or dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -1272,10 +1329,8 @@ def audit(
         shared_file_names = _shared_file_names(con, _relations(con))
     timings["read_data"] = round(time.perf_counter() - started, 3)
 
-    folder = settings.reports_dir / run_id
-    docs_dir = folder / "data_docs"
     mark = time.perf_counter()
-    gx, context = _gx(docs_dir if data_docs else None)
+    gx, context = _gx()
     timings["gx_context"] = round(time.perf_counter() - mark, 3)
 
     mark = time.perf_counter()
@@ -1316,15 +1371,6 @@ def audit(
         created_at=dt.datetime.now().isoformat(timespec="seconds"),
         shared_file_names=shared_file_names,
     )
-    if data_docs:
-        mark = time.perf_counter()
-        try:
-            context.build_data_docs(site_names=["tracepipe"])
-            result.data_docs = str(docs_dir / "index.html")
-        except Exception as exc:  # the docs are a convenience; the page and JSON are the record
-            result.data_docs_error = f"{type(exc).__name__}: {exc}"[:300]
-            log.warning("Data Docs were not built: %s", result.data_docs_error)
-        timings["data_docs"] = round(time.perf_counter() - mark, 3)
     timings["total"] = round(time.perf_counter() - started, 3)
     result.timings = timings
     write_report(settings, result)
