@@ -36,7 +36,6 @@ command line and Airflow, one self-contained HTML page for reviewers, and GX Dat
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import logging
 import math
@@ -1409,6 +1408,25 @@ code{font-size:12px;background:#f2f4f8;padding:0 .2rem;border-radius:3px}
 ul.reasons li{margin:.25rem 0}
 .examples{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;color:#39404f}
 .note{border-left:4px solid #9aa3b5;background:#f6f7fa;padding:.5rem .8rem;margin:.8rem 0}
+a{color:#0b57a4}.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
+h3{font-size:1rem;margin:0 0 .2rem}
+section.problem{border-left:4px solid #b3261e;padding:.4rem .8rem;margin:.8rem 0;background:#fffafa}
+section.problem.warn{border-left-color:#9a6700;background:#fffdf5}
+.badge{display:inline-block;font-size:11px;padding:.05rem .4rem;border-radius:3px;color:#fff;background:#b3261e;vertical-align:middle}
+.badge.warn{background:#9a6700}
+table.aligned,table.checks,table.examples-table{table-layout:fixed}
+table.examples-table{margin:.3rem 0 .4rem;background:#fff}
+col.c-key{width:22%}col.c-file{width:26%}col.c-row{width:8%}col.c-col{width:16%}col.c-val{width:28%}
+col.c-n{width:7rem}col.c-status{width:8rem}col.c-batch{width:10rem}col.c-observed{width:16rem}
+col.c-level{width:6rem}col.c-suite{width:16rem}col.c-where{width:22rem}col.c-retract{width:24rem}
+th.n{text-align:right}td.observed{overflow-wrap:anywhere}
+details.suite{border:1px solid #d9dde5;border-radius:6px;margin:.5rem 0;padding:.2rem .7rem}
+details.suite>summary{cursor:pointer;padding:.3rem 0}
+details.suite table{margin:.3rem 0 .6rem}
+.filter{display:flex;gap:.8rem;align-items:center;flex-wrap:wrap}
+.filter input[type=search]{font:inherit;padding:.25rem .5rem;min-width:22rem;border:1px solid #9aa3b5;border-radius:4px}
+[hidden]{display:none!important}
+@media print{details.suite{break-inside:avoid}.filter{display:none}}
 """
 
 
@@ -1429,23 +1447,7 @@ def _num(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.4g}"
-    return html.escape(str(value))
-
-
-def _check_row(c: CheckResult) -> str:
-    css, label = _status(c)
-    row_css = {"fail": "row-fail", "warn": "row-warn"}.get(css, "")
-    examples = "<br>".join(html.escape(e) for e in c.examples)
-    observed = "" if c.observed_value is None else html.escape(_short(c.observed_value))
-    error = f"<br><span class='{css}'>{html.escape(c.error)}</span>" if c.error else ""
-    return (
-        f"<tr class='{row_css}'><td class='{css}'>{label}</td><td>{html.escape(c.severity)}</td>"
-        f"<td>{html.escape(c.suite)}<br><span class='muted small'>{html.escape(c.batch)}</span></td>"
-        f"<td>{html.escape(c.check)}<br><code>{html.escape(c.expectation)}</code> "
-        f"<span class='muted'>{html.escape(c.column)}</span>{error}</td>"
-        f"<td class='n'>{_num(c.element_count)}</td><td class='n'>{_num(c.unexpected_count)}</td>"
-        f"<td>{observed}</td><td class='examples'>{examples}</td></tr>"
-    )
+    return str(value)  # the template escapes
 
 
 def _rows_text(rows: list[int], n_unexpected: int | None) -> str:
@@ -1458,163 +1460,106 @@ def _rows_text(rows: list[int], n_unexpected: int | None) -> str:
     return text
 
 
-def _unblock_section(result: AuditResult) -> str:
-    """For each file behind a blocking failure: its rows, the checks, the retract command."""
-    if not result.blocking:
-        return ""
-    rows = []
-    for f in result.unblocking_files():
-        load = f"<br><span class='muted small'>load {html.escape(f['load_id'])}</span>"
-        checks = "".join(
-            f"<li>{html.escape(c['check'])}: "
-            f"<span class='examples'>{html.escape(_rows_text(c['rows'], c['n_unexpected']))}"
-            "</span></li>"
-            for c in f["checks"]
-        )
-        where = f"{f['kind']}/{f['file_name']}" if f["kind"] else f["file_name"]
-        rows.append(
-            f"<tr class='row-fail'><td>{html.escape(where)}{load if f['load_id'] else ''}</td>"
-            f"<td><ul class='reasons'>{checks}</ul></td>"
-            f"<td><code>{html.escape(f['retract'])}</code><br>"
-            "<span class='muted small'>or land a corrected copy of the file</span></td></tr>"
-        )
-    untraced = [c for c in result.blocking if not c.sources]
-    note = ""
-    if untraced:
-        note = (
-            "<p class='note'>These blocking checks do not point to rows of a loaded file (a "
-            "total, a mart, a model, or a check that could not be evaluated): fix what they "
-            "name, then run again.<br>"
-            + "<br>".join(html.escape(c.describe()) for c in untraced)
-            + "</p>"
-        )
-    table = ""
-    if rows:
-        table = (
-            "<p>Each file below holds rows that fail a blocking check. Take the file back "
-            "(its rows leave the current state, and the next run publishes without them), "
-            "or land a corrected copy of it.</p>"
-            "<table><thead><tr><th>file</th><th>blocking checks failed, and the file's rows "
-            "(row numbers in the file)</th><th>take the file back with</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-        )
-    return f"<h2>How to unblock this release</h2>{table}{note}"
+def _anchor(prefix: str, text: str, taken: set[str]) -> str:
+    base = f"{prefix}-{_slug(text)}"[:80].rstrip("-")
+    anchor, n = base, 1
+    while anchor in taken:
+        n += 1
+        anchor = f"{base}-{n}"
+    taken.add(anchor)
+    return anchor
 
 
-def render_html(result: AuditResult, extra_sections: str = "") -> str:
+def _templates():
+    """The Jinja2 environment of the project's pages (pipelines/templates/, with the
+    figures report); autoescaped, and a missing variable is an error."""
+    from pipelines.report import template_env
+
+    return template_env()
+
+
+def render_html(result: AuditResult, extra_sections: str = "", history_href: str = "") -> str:
+    """The validation page (templates/validation.html.j2): failures and warnings first,
+    each with its examples (key, file, row, column, masked value); then every check
+    folded by suite, with a filter. ``history_href`` links the release history."""
+    import markupsafe
+
+    taken: set[str] = set()
+    anchors = {id(c): _anchor("check", f"{c.suite} {c.check}", taken) for c in result.checks}
+
+    def problem(c: CheckResult) -> dict:
+        css, label = _status(c)
+        return {"check": c, "css": css, "label": label, "anchor": anchors[id(c)]}
+
     order = {"fail": 0, "warn": 1, "pass": 2}
-    ordered = sorted(
-        result.checks,
-        key=lambda c: (order[_status(c)[0]], c.severity != "error", c.suite, c.batch),
-    )
-    reasons = "".join(
-        f"<li><b>{html.escape(c.describe())}</b>"
-        + (
-            f"<div class='examples'>e.g. {'; '.join(html.escape(e) for e in c.examples[:3])}</div>"
-            if c.examples
-            else ""
-        )
-        + "</li>"
-        for c in result.blocking
-    )
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in result.warning_lines())
-    unblock = _unblock_section(result)
-
-    suites: dict[str, dict[str, int]] = {}
+    suites: dict[str, dict] = {}
     for c in result.checks:
         s = suites.setdefault(
-            c.suite, {"checks": 0, "passed": 0, "errors": 0, "warnings": 0, "skipped": 0}
-        )
+            c.suite,
+            {"name": c.suite, "checks": 0, "passed": 0, "errors": 0, "warnings": 0,
+             "skipped": 0, "rows": []},
+        )  # fmt: skip
         s["checks"] += 1
         s["passed"] += int(c.success and c.evaluated)
         s["errors"] += int(c.blocks)
         s["warnings"] += int(c.warns)
+        css, label = _status(c)
+        row_css = {"fail": "row-fail", "warn": "row-warn"}.get(css, "")
+        s["rows"].append(
+            {"check": c, "css": css, "label": label, "row_css": row_css, "anchor": anchors[id(c)]}
+        )
     for sk in result.skipped:
         s = suites.setdefault(
-            sk.suite, {"checks": 0, "passed": 0, "errors": 0, "warnings": 0, "skipped": 0}
-        )
+            sk.suite,
+            {"name": sk.suite, "checks": 0, "passed": 0, "errors": 0, "warnings": 0,
+             "skipped": 0, "rows": []},
+        )  # fmt: skip
         s["skipped"] += sk.n_checks
-    suite_rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td class='n'>{s['checks']}</td>"
-        f"<td class='n'>{s['passed']}</td><td class='n {'fail' if s['errors'] else ''}'>{s['errors']}</td>"
-        f"<td class='n {'warn' if s['warnings'] else ''}'>{s['warnings']}</td><td class='n'>{s['skipped']}</td></tr>"
-        for name, s in sorted(suites.items())
-    )
-    data_rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td class='n'>{v:,}</td></tr>"
-        for k, v in sorted(result.rows_checked.items())
-    )
-    skipped_rows = "".join(
-        f"<tr><td class='{'warn' if s.level == 'warning' else 'skip'}'>{html.escape(s.level)}</td>"
-        f"<td>{html.escape(s.suite)} / {html.escape(s.batch)}</td><td class='n'>{s.n_checks}</td>"
-        f"<td>{html.escape(s.reason)}</td></tr>"
-        for s in result.skipped
-    )
-    if result.data_docs:
-        docs = (
-            "<p><a href='data_docs/index.html'>Open the Great Expectations Data Docs</a> "
-            "(every expectation with its arguments and observed values).</p>"
-            "<p class='note small'>The Data Docs pages load their fonts, styles and scripts from "
-            "the web: without a network they open unstyled, but every figure is there. This "
-            "page needs nothing beyond itself.</p>"
-        )
-    else:
-        docs = (
-            "<p class='muted'>Data Docs were not built for this run"
-            + (f": {html.escape(result.data_docs_error)}" if result.data_docs_error else ".")
-            + "</p>"
-        )
-    n_passed = sum(1 for c in result.checks if c.success and c.evaluated)
+    ordered = [suites[name] for name in sorted(suites)]
+    for s in ordered:
+        s["anchor"] = _anchor("suite", s["name"], taken)
+        s["rows"].sort(key=lambda r: (order[r["css"]], r["check"].batch))
+
     decision_text = (
         "Every blocking check passed: the release may be published."
         if result.decision == "publish"
         else "At least one blocking check failed: nothing is published and the release "
-        f"analysts see now ({html.escape(result.previous_release or 'none')}) stays current."
+        f"analysts see now ({result.previous_release or 'none'}) stays current."
     )
     timings = ", ".join(
         f"{k} {v:.1f} s" for k, v in result.timings.items() if isinstance(v, (int, float))
     )
-    suites = result.timings.get("suites") or {}
-    if suites:
-        timings += " (" + ", ".join(f"{k} {v:.1f} s" for k, v in suites.items()) + ")"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Validation report {html.escape(result.run_id)}: {result.decision.upper()}</title>
-<style>{STYLE}</style></head><body>
-<h1>Validation report</h1>
-<p class="muted">Run {html.escape(result.run_id)} &middot; {html.escape(result.created_at)}
-&middot; compared with release {html.escape(result.previous_release or "none (first release)")}</p>
-<p><span class="decision {result.decision}">Decision: {result.decision.upper()}</span>
-&nbsp; {html.escape(decision_text)}</p>
-<div class="tiles">
-<div class="tile"><b>{len(result.checks)}</b>checks run</div>
-<div class="tile"><b class="pass">{n_passed}</b>passed</div>
-<div class="tile"><b class="{"fail" if result.blocking else ""}">{len(result.blocking)}</b>blocking failures</div>
-<div class="tile"><b class="{"warn" if result.warnings else ""}">{len(result.warnings)}</b>warnings</div>
-<div class="tile"><b>{sum(s.n_checks for s in result.skipped)}</b>checks skipped</div>
-</div>
-{unblock}
-{f"<h2>Why the release is held</h2><ul class='reasons'>{reasons}</ul>" if reasons else ""}
-{f"<h2>Warnings</h2><ul class='reasons'>{warnings}</ul>" if warnings else ""}
-<h2>What was checked</h2>
-<table><thead><tr><th>suite</th><th>checks</th><th>passed</th><th>blocking</th><th>warnings</th><th>skipped</th></tr></thead>
-<tbody>{suite_rows}</tbody></table>
-<table><thead><tr><th>data checked (suite.batch)</th><th>rows</th></tr></thead><tbody>{data_rows}</tbody></table>
-{f"<h2>Skipped</h2><table><thead><tr><th>level</th><th>suite / batch</th><th>checks</th><th>why</th></tr></thead><tbody>{skipped_rows}</tbody></table>" if skipped_rows else ""}
-<h2>Checks</h2>
-<p class="muted">Errors block publishing; warnings are reported. A check that could not be
-evaluated counts as failed. Examples name the row by its key (trace number, file, mart
-column); personal data is never shown.</p>
-<table><thead><tr><th>status</th><th>severity</th><th>suite</th><th>check</th>
-<th>rows</th><th>unexpected</th><th>observed</th><th>examples</th></tr></thead>
-<tbody>{"".join(_check_row(c) for c in ordered)}</tbody></table>
-<h2>Data Docs</h2>
-{docs}
-{extra_sections}
-<p class="muted small">Audit time: {html.escape(timings)}.</p>
-</body></html>
-"""
+    by_suite = result.timings.get("suites") or {}
+    if by_suite:
+        timings += " (" + ", ".join(f"{k} {v:.1f} s" for k, v in by_suite.items()) + ")"
+    return (
+        _templates()
+        .get_template("validation.html.j2")
+        .render(
+            result=result,
+            style=markupsafe.Markup(STYLE),
+            decision_text=decision_text,
+            n_passed=sum(1 for c in result.checks if c.success and c.evaluated),
+            n_skipped=sum(s.n_checks for s in result.skipped),
+            blocking=[problem(c) for c in result.blocking],
+            warnings=[problem(c) for c in result.warnings],
+            warning_skips=[
+                f"{s.suite}/{s.batch}: {s.n_checks} checks not run: {s.reason}"
+                for s in result.skipped
+                if s.level == "warning"
+            ],
+            unblock_files=result.unblocking_files() if result.blocking else [],
+            untraced=[c for c in result.blocking if not c.sources],
+            rows_text=_rows_text,
+            suites=ordered,
+            rows_checked=sorted(result.rows_checked.items()),
+            num=_num,
+            short=_short,
+            history_href=history_href,
+            extra_sections=markupsafe.Markup(extra_sections),
+            timings=timings,
+        )
+    )
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -1630,9 +1575,17 @@ def write_report(settings: Settings, result: AuditResult) -> None:
     html_path = folder / "validation.html"
     result.report_json = str(json_path)
     result.report_html = str(html_path)
-    _write_atomic(html_path, render_html(result))
     payload = {**result.to_dict(), "report_html": str(html_path), "report_json": str(json_path)}
     _write_atomic(json_path, json.dumps(payload, indent=2, default=str))
+    history_href = ""
+    try:  # the release history, with this run in it; a help, not the record
+        from pipelines import history
+
+        page = history.write_history(settings)
+        history_href = Path(os.path.relpath(page, folder)).as_posix()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("release history not written: %s: %s", type(exc).__name__, exc)
+    _write_atomic(html_path, render_html(result, history_href=history_href))
 
 
 def read_summary(path: Path) -> dict:

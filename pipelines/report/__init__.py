@@ -45,6 +45,17 @@ class ReleaseInfo:
     banners: list[str] = field(default_factory=list)
 
 
+def template_env() -> jinja2.Environment:
+    """The Jinja2 environment of every page the project writes (pipelines/templates/):
+    autoescaped, and a missing variable is an error."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+    )
+
+
 def _href(target: Path, folder: Path) -> str:
     return Path(os.path.relpath(target, folder)).as_posix()
 
@@ -126,7 +137,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def build(release_path: Path, folder: Path, run_id: str) -> Path:
+def build(release_path: Path, folder: Path, run_id: str, history_href: str = "") -> Path:
     """Write ``folder/figures.html`` and ``folder/figures/*`` from the release at
     ``release_path``; returns the page's path."""
     from pipelines import publish
@@ -164,13 +175,7 @@ def build(release_path: Path, folder: Path, run_id: str) -> Path:
     matched = sum(1 for row in reproduction.rows if row[-1].text == "yes") if reproduction else 0
     total = len(reproduction.rows) if reproduction else 0
     info = release_info(release_path, manifest, folder, (matched, total))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=False,
-    )
-    page = env.get_template("figures.html.j2").render(
+    page = template_env().get_template("figures.html.j2").render(
         release=info,
         figures=drawn,
         reproduction=reproduction,
@@ -179,6 +184,7 @@ def build(release_path: Path, folder: Path, run_id: str) -> Path:
             + ("" if matched == total else " A small or partial sample is not expected to match.")
         ),
         run_id=run_id,
+        history_href=history_href,
         generated_at=dt.datetime.now().isoformat(timespec="seconds"),
     )
     path = folder / "figures.html"
@@ -193,4 +199,12 @@ def write_figures(settings: Settings, run_id: str) -> Path:
             f"no published release at {settings.current_link}: run the pipeline first"
         )
     release_path = settings.current_link.resolve()  # one release, even if current moves
-    return build(release_path, settings.reports_dir / run_id, run_id)
+    folder = settings.reports_dir / run_id
+    history_href = ""
+    try:  # the release history, with the release just published
+        from pipelines import history
+
+        history_href = _href(history.write_history(settings), folder)
+    except Exception as exc:  # noqa: BLE001 — a help beside the figures, not the figures
+        log.warning("release history not written: %s: %s", type(exc).__name__, exc)
+    return build(release_path, folder, run_id, history_href)
