@@ -36,6 +36,7 @@ class Entry:
     run_id: str
     when: str
     decision: str
+    audited_at: str = ""  # the audit's clock: releases and held audits sort by it
     release_id: str = ""  # "" for an audit that held its release back
     n_checks: int | None = None
     n_blocking: int | None = None
@@ -107,6 +108,7 @@ def _from_validation(summary: dict, folder: Path, path: Path) -> Entry:
         warnings=list(summary.get("warnings") or []),
         mart_rows=dict(summary.get("mart_rows") or {}),
         validation_href=_href(html, folder) if html.exists() else "",
+        audited_at=str(summary.get("created_at", "")),
     )
 
 
@@ -137,6 +139,7 @@ def collect(settings: Settings, last: int = LAST) -> list[Entry]:
             )
         entry.release_id = release_id
         entry.when = str(manifest.get("published_at") or entry.when)
+        entry.audited_at = entry.audited_at or entry.when
         entry.mart_rows = dict(manifest.get("marts") or entry.mart_rows)
         entry.figures = _key_figures(path / "marts.duckdb")
         released_runs.add(entry.run_id)
@@ -149,7 +152,7 @@ def collect(settings: Settings, last: int = LAST) -> list[Entry]:
             if str(summary.get("run_id")) in released_runs:
                 continue
             entries.append(_from_validation(summary, folder, path))
-    entries.sort(key=lambda e: _when(e.when))
+    entries.sort(key=lambda e: _when(e.audited_at))
     compare(entries)
     return entries[-last:]
 
