@@ -100,7 +100,8 @@ def test_a_blocking_defect_publishes_nothing_and_the_command_says_which_check(
     assert any("T2011-0000010" in e for e in failed[f"lineage: {lineage_check}"]["examples"])
     page = (built_copy.reports_dir / "defect" / "validation.html").read_text()
     assert "Decision: HOLD" in page and "Why the release is held" in page
-    assert ledger_check in page and "trace_2010_2012.csv: rows_loaded=15, n_raw=14" in page
+    assert ledger_check in page and "rows_loaded=15, n_raw=14" in page
+    assert "trace_2010_2012.csv" in page
     assert f"({before}) stays current" in page
 
 
@@ -366,29 +367,25 @@ def test_a_personal_data_column_in_a_mart_blocks(built_copy, tmp_path):
 # --- the report ---------------------------------------------------------------------------
 
 
-def test_the_report_page_is_self_contained_and_links_the_data_docs(built_copy):
+def test_the_report_page_is_self_contained_and_no_data_docs_are_written(built_copy):
     result = audit.audit(built_copy, run_id="page")
     folder = built_copy.reports_dir / "page"
     page = (folder / "validation.html").read_text()
-    # Opens fully styled with no network: inline style, nothing fetched.
+    # Opens fully styled with no network: inline style and script, nothing fetched.
     assert "<style>" in page
-    assert not re.search(r"https?://|<link\b|<script\b|@import|url\(", page)
-    # Links the Data Docs built for this run, and warns they need the network for styles.
-    assert "href='data_docs/index.html'" in page
-    assert (folder / "data_docs" / "index.html").exists()
-    assert "load their fonts, styles and scripts from the web" in page
-    assert Path(result.data_docs) == folder / "data_docs" / "index.html"
+    assert not re.search(r"https?://|<link\b|<script\b[^>]*\bsrc=|@import|url\(", page)
+    # GX Data Docs (which need the network to open) are no longer written or linked.
+    assert not (folder / "data_docs").exists() and "data_docs" not in page
+    assert result.data_docs == ""
     # What was checked, how many rows, the decision.
     assert "Decision: PUBLISH" in page and "What was checked" in page
     summary = json.loads((folder / "validation.json").read_text())
     assert summary["decision"] == "publish" == result.decision
     assert summary["n_checks"] == len(result.checks) == len(summary["checks"])
     assert summary["rows_checked"]["trace_requests"] == 16
-    assert summary["data_docs"] == result.data_docs
+    assert summary["data_docs"] == ""
     assert {c["status"] for c in summary["checks"]} <= {"pass", "fail", "not_evaluated"}
-    # The Data Docs hold no personal data either.
-    docs = "".join(p.read_text(errors="replace") for p in (folder / "data_docs").rglob("*.html"))
-    assert "DOE, JOHN" not in docs and "1 MAIN ST" not in docs
+    assert "DOE, JOHN" not in page and "1 MAIN ST" not in page
 
 
 def test_steps_pass_the_audited_mart_counts_to_publish(built_copy):
