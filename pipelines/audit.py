@@ -26,11 +26,12 @@ required one fails instead). Expectation arguments may hold ``{"$query": sql}`` 
 values of the first column, e.g. a reference table's codes) and ``{"$date": "today"}``
 or ``{"$date": "YYYY-MM-DD"}``.
 
-No frame may hold a personal-data column: examples in the report and in the Data Docs
-come from the frames, so personal data cannot reach them.
+No frame may hold a personal-data column: examples in the report come from the frames
+(and are masked by column name besides), so personal data cannot reach them.
 
 The outcome is a decision (publish or hold) and a validation report: JSON for the
-command line and Airflow, one self-contained HTML page for reviewers, and GX Data Docs.
+command line and Airflow, and one self-contained HTML page for reviewers
+(templates/validation.html.j2). GX Data Docs are not written: they need the network.
 """
 
 from __future__ import annotations
