@@ -214,6 +214,11 @@ def test_the_history_page_lists_releases_with_decision_and_changes(built_copy, t
     assert second["decision"] == "publish"
     two = steps.publish(settings, "hist-2", second)["release_id"]
 
+    # The figures report of the release just published rewrites the history and links it.
+    figures = Path(steps.report(settings, "hist-2")["report"]).read_text(encoding="utf-8")
+    assert 'href="../history.html"' in figures
+    assert f'data-release="{two}"' in (settings.reports_dir / "history.html").read_text()
+
     execute(settings, "delete from marts.test_volume")
     held = steps.audit(settings, "hist-3")
     assert held["decision"] == "hold" and held["reasons"]
