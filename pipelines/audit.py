@@ -1421,9 +1421,9 @@ col.c-key{width:22%}col.c-file{width:26%}col.c-row{width:8%}col.c-col{width:16%}
 col.c-n{width:7rem}col.c-status{width:8rem}col.c-batch{width:10rem}col.c-observed{width:16rem}
 col.c-level{width:6rem}col.c-suite{width:16rem}col.c-where{width:22rem}col.c-retract{width:24rem}
 th.n{text-align:right}td.observed{overflow-wrap:anywhere}
-details.suite{border:1px solid #d9dde5;border-radius:6px;margin:.5rem 0;padding:.2rem .7rem}
-details.suite>summary{cursor:pointer;padding:.3rem 0}
-details.suite table{margin:.3rem 0 .6rem}
+details.suite,details.fold{border:1px solid #d9dde5;border-radius:6px;margin:.5rem 0;padding:.2rem .7rem}
+details.suite>summary,details.fold>summary{cursor:pointer;padding:.3rem 0}
+details.suite table,details.fold table{margin:.3rem 0 .6rem}
 .filter{display:flex;gap:.8rem;align-items:center;flex-wrap:wrap}
 .filter input[type=search]{font:inherit;padding:.25rem .5rem;min-width:22rem;border:1px solid #9aa3b5;border-radius:4px}
 [hidden]{display:none!important}
