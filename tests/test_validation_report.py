@@ -201,6 +201,16 @@ def test_the_validation_page_shows_each_problem_row_and_renders_offline(built_co
         doms[path.stem] = rendered.dom
     assert "Decision: HOLD" in doms["validation"] and 'id="decisions"' in doms["history"]
 
+    # The filter: one word of one check leaves that check's suite and row shown.
+    url = (folder / "validation.html").as_uri() + "#filter=knows"
+    dom = render(url, tmp_path / "filtered.png", tmp_path / "filtered").dom
+    suites = re.findall(r"<details class=\"suite\"([^>]*)>(.*?)</details>", dom, re.S)
+    assert len(suites) == len({c.suite for c in result.checks}) > 1
+    shown = [(attrs, body) for attrs, body in suites if "hidden" not in attrs]
+    assert len(shown) == 1 and 'id="suite-report_page"' in shown[0][0], [a for a, _ in suites]
+    rows = re.findall(r"<tr class=\"[^\"]*\" data-status=\"[^\"]*\"([^>]*)>", shown[0][1])
+    assert len(rows) == 2 and sum("hidden" not in r for r in rows) == 1, rows
+
 
 def test_the_history_page_lists_releases_with_decision_and_changes(built_copy, tmp_path):
     settings = with_suites(built_copy, tmp_path / "suites", "marts")
