@@ -666,7 +666,11 @@ def _volume(ctx: _Context) -> pd.DataFrame:
             ratio = (current / prior) if prior else None
             rows.append(
                 {
-                    "label": f"{layer} {name}: {'-' if prior is None else f'{prior:,}'} -> {current:,} rows",
+                    "label": (
+                        f"{layer} {name}: {current:,} rows"
+                        + (" (none in the current release)" if prior is None
+                           else f" (the current release has {prior:,})")
+                    ),
                     "layer": layer,
                     "name": name,
                     "previous_rows": prior,
