@@ -332,7 +332,7 @@ def test_volume_change_against_the_current_release_warns_and_a_drop_to_zero_bloc
     within_bounds = "volume: rows of every mart and source within 50 percent of the current release"
     warning = by_check(grown)[within_bounds]
     assert warning.warns and not warning.blocks
-    assert warning.examples == ["mart test_volume: 10 -> 30 rows: 3.0"]
+    assert warning.examples == ["mart test_volume: 30 rows (the current release has 10): 3.0"]
 
     execute(settings, "delete from marts.test_volume")
     emptied = audit.audit(settings, run_id="emptied", data_docs=False)
