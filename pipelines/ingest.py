@@ -1189,8 +1189,15 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         return _rejected(con, settings, result, path, exc, sha, stat, now)
 
     result.encoding = export.encoding
-    fast = export.fast_read(con, scan, month)
-    result.date_format = export.date_format
+    try:  # the file's first rows are read here (its date style): close it whatever happens
+        fast = export.fast_read(con, scan, month)
+        result.date_format = export.date_format
+    except FileRejected as exc:
+        export.close()
+        return _rejected(con, settings, result, path, exc, sha, stat, now)
+    except BaseException:
+        export.close()
+        raise
     exported = export_date(contract, path, month, now)
     con.execute("begin transaction")
     try:

@@ -162,3 +162,29 @@ def test_the_fast_path_numbers_rows_past_rejected_lines(tmp_path, line_end):
     con.close()
     assert refused == [(2, 3), (3, 4), (7, 8)]
     assert loaded == [(f"T2012-{n:07d}", n) for n in (1, 4, 5, 6, 8, 9, 10)]
+
+
+def test_a_file_rejected_while_its_first_rows_are_read_is_closed_and_set_aside(
+    tmp_path, monkeypatch
+):
+    s = make_settings(tmp_path / "data")
+    s.ensure_dirs()
+    s.ensure_landing()
+    write_export(s.landing_dir / "trace" / "trace_requests_2012-07.csv", "trace", [trace_row()])
+    closed = []
+    real_close = ingest.ExportFile.close
+
+    def close(self):
+        closed.append(self.path.name)
+        real_close(self)
+
+    def refuse(*args, **kwargs):
+        raise ingest.FileRejected("its dates cannot be read")
+
+    monkeypatch.setattr(ingest.ExportFile, "close", close)
+    monkeypatch.setattr(ingest, "detect_date_format", refuse)
+    monkeypatch.setattr(ingest, "FAST_MAX_BYTES", 0)
+    [f] = ingest.ingest(s).files
+    assert f.status == "rejected" and "its dates cannot be read" in f.reason
+    assert closed == ["trace_requests_2012-07.csv"]
+    assert (s.rejected_dir / "trace" / "trace_requests_2012-07.csv").exists()
