@@ -155,8 +155,12 @@ def test_the_docs_site_holds_catalog_and_lineage_and_nothing_from_outside(releas
     assert manifest["metadata"]["send_anonymous_usage_stats"] is False  # no usage tracker
     assert not any("compiled_code" in n for n in manifest["nodes"].values())
     assert manifest["parent_map"]["model.tracepipe.origin_by_year"] == [
+        "model.tracepipe.origin_by_recovery_country"
+    ]  # lineage: origin_by_year is the Mexico rows of origin_by_recovery_country
+    assert (
         "model.tracepipe.int_trace_requests_flagged"
-    ]  # lineage
+        in manifest["parent_map"]["model.tracepipe.origin_by_recovery_country"]
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
