@@ -193,7 +193,7 @@ def test_python_and_the_dbt_post_hook_decide_alike_on_every_column():
     names = sorted({n.lower(): n for n in names}.values())
     by_python = {n for n in names if privacy.is_personal_data_column(n)}
     assert sql_personal_columns(names) == by_python
-    assert by_python >= set(privacy.personal_data_columns())
+    assert {n.lower() for n in by_python} >= {c.lower() for c in privacy.personal_data_columns()}
 
 
 @pytest.fixture(scope="module")
