@@ -960,16 +960,6 @@ def _scale(text: str) -> float:
     return value
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
-    return value
-
-
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -1068,7 +1058,7 @@ def build_parser() -> argparse.ArgumentParser:
         ["tracepipe demo", "tracepipe demo --scale 0.05 --no-airflow"],
     )
     p.add_argument("--scale", type=_scale, default=0.01, help="size of the sample; 1 is GAO-16-223")
-    p.add_argument("--seed", type=_seed, default=2016, help="random seed of the sample")
+    p.add_argument("--seed", type=_count, default=2016, help="random seed of the sample")
     p.add_argument("--no-airflow", action="store_true", help="run the steps directly")
 
     p = _command(
@@ -1115,7 +1105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scale", type=_scale, default=1.0, help="size; 1 is GAO-16-223, at least 0.001"
     )
-    p.add_argument("--seed", type=_seed, default=2016, help="random seed")
+    p.add_argument("--seed", type=_count, default=2016, help="random seed")
     p.add_argument("--out", help="folder to write into (default: the landing folder)")
 
     _command(

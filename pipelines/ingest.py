@@ -1643,7 +1643,7 @@ def _walk(root: Path, folder: Path, landing: Landing) -> None:
 
 def _advice(root: Path, path: Path) -> Misplaced:
     rel = path.relative_to(root)
-    kind = _kind_by_header(path)
+    kind = kind_by_header(path)
     folder = (
         f"landing/{kind}/"
         if kind
@@ -1667,10 +1667,11 @@ def check_landing(settings: Settings) -> list[Misplaced]:
     return [_advice(root, path) for path in scan_landing(settings).misplaced]
 
 
-def _kind_by_header(path: Path) -> str | None:
-    """The kind whose contract the file's first line matches, if any."""
+def kind_by_header(path: Path, opener=None) -> str | None:
+    """The kind whose contract the file's first line matches, if any (the file opened by
+    ``opener``: by default as a landed file, never through a link)."""
     try:
-        with open_landed(path) as handle:
+        with (opener or open_landed)(path) as handle:
             first = handle.readline(65536).decode("utf-8-sig", errors="replace")
     except (OSError, LandingRefused):
         return None

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import contracts, privacy
+from pipelines import privacy
 from pipelines.config import KINDS
 from pipelines.contracts import CONTRACTS, Contract
 from pipelines.ingest import ExportFile, FileRejected, check_rows, snapshot_month
+from pipelines.ingest import kind_by_header as ingest_kind_by_header
 
 LOAD = "load"  # every row would be loaded
 QUARANTINE = "quarantine"  # the file would be loaded, some rows quarantined
@@ -95,17 +96,9 @@ def expand(paths: list[Path]) -> Iterator[Path]:
 
 
 def kind_by_header(path: Path) -> str | None:
-    """The kind whose contract the file's first line names exactly, if any."""
-    try:
-        with path.open("rb") as handle:
-            first = handle.readline(65536).decode("utf-8-sig", errors="replace")
-    except OSError:
-        return None
-    for contract in CONTRACTS.values():
-        names = [contracts.header_key(h) for h in first.rstrip("\r\n").split(contract.delimiter)]
-        if set(names) == set(contract.columns):
-            return contract.kind
-    return None
+    """The kind whose contract the file's first line names exactly, if any (a file named
+    on the command line, opened as the user gave it)."""
+    return ingest_kind_by_header(path, opener=lambda p: p.open("rb"))
 
 
 def _not_regular(path: Path) -> str | None:
