@@ -403,14 +403,14 @@ def cmd_publish(settings: Settings, args) -> int:
 
 
 def cmd_report(settings: Settings, args) -> int:
-    from pipelines import publish, steps
+    from pipelines import steps
+    from pipelines.manifest import Manifest
 
     current = _require_release(settings)
     run_id = args.run_id
     if not run_id:
-        manifest_run = publish.read_manifest(settings.current_link).get("run_id") or ""
         try:
-            run_id = safe_name(manifest_run, "run id")
+            run_id = safe_name(Manifest.read(settings.current_link).run_id, "run id")
         except NameRefused:
             run_id = steps.new_run_id()
     out = steps.report(settings, run_id)
@@ -591,23 +591,23 @@ def cmd_airflow(settings: Settings, args) -> int:
 
 
 def _print_release(settings: Settings) -> None:
-    manifest_path = settings.current_link / "manifest.json"
-    if not manifest_path.exists():
+    from pipelines.manifest import FILE_NAME, Manifest
+
+    if not (settings.current_link / FILE_NAME).exists():
         return
-    manifest = json.loads(manifest_path.read_text())
-    say(f"published release {manifest['release_id']} (validation: {manifest['validation']})")
-    for kind, counts in sorted(manifest.get("rows_by_kind", {}).items()):
+    manifest = Manifest.read(settings.current_link)
+    say(f"published release {manifest.release_id} (validation: {manifest.validation})")
+    for kind, counts in sorted(manifest.rows_by_kind.items()):
         say(
-            f"  {kind:<15} read {counts['read']:>9,} = new {counts.get('new', 0):>9,} "
-            f"+ changed {counts.get('changed', 0):>7,} + unchanged {counts.get('unchanged', 0):>7,} "
-            f"+ quarantined {counts['quarantined']:>7,}"
+            f"  {kind:<15} read {counts.read:>9,} = new {counts.new:>9,} "
+            f"+ changed {counts.changed:>7,} + unchanged {counts.unchanged:>7,} "
+            f"+ quarantined {counts.quarantined:>7,}"
         )
-    rejected = [i for i in manifest.get("inputs", []) if i.get("status") == "rejected"]
+    rejected = [i for i in manifest.inputs if i.status == "rejected"]
     if rejected:
         say(f"  {len(rejected)} file(s) rejected whole: see {settings.rejected_dir}")
-    marts = manifest.get("marts", {})
-    say(f"  {len(marts)} marts: {', '.join(sorted(marts))}")
-    _print_withheld(manifest.get("withheld") or {})
+    say(f"  {len(manifest.marts)} marts: {', '.join(sorted(manifest.marts))}")
+    _print_withheld(manifest.withheld)
 
 
 def cmd_demo(settings: Settings, args) -> int:
@@ -688,22 +688,22 @@ def cmd_status(settings: Settings, args) -> int:
     info = publish.status(settings)
     say(f"data folder:     {settings.data_dir}")
     say(f"current release: {info['current'] or 'none'}")
-    manifest = info.get("manifest")
+    manifest = info.get("manifest")  # a Manifest, when the current release is whole
     if manifest:
-        summary = manifest.get("validation_summary") or {}
+        summary = manifest.validation_summary
         say(
-            f"  published {manifest.get('published_at')}, code {manifest.get('code_version')}, "
-            f"audit {manifest.get('validation')}"
+            f"  published {manifest.published_at}, code {manifest.code_version}, "
+            f"audit {manifest.validation}"
             + (
-                f" ({summary.get('n_checks')} checks, {summary.get('n_warnings')} warnings)"
-                if summary
+                f" ({summary.n_checks} checks, {summary.n_warnings} warnings)"
+                if summary.decision
                 else ""
             )
         )
-        marts = manifest.get("marts") or {}
+        marts = manifest.marts
         say(
             f"  {len(marts)} marts, {sum(marts.values()):,} rows; report: "
-            f"{manifest.get('validation_report', '')}"
+            f"{manifest.validation_report}"
         )
     if info.get("whole") is False:
         shout("NOT WHOLE:", f"{info['problem']}")

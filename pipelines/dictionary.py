@@ -16,6 +16,7 @@ the release three ways, so an analyst finds them wherever they look:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -23,23 +24,27 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import manifest as release_manifest
 from pipelines.reference import MART_SCHEMA
 
 DICTIONARY_TABLE = "_dictionary"
 
-# The release's own tables are not dbt models: their descriptions live here.
+# The release's own tables are not dbt models: their descriptions live here, and those of
+# ``_release``'s columns, which are fields of the manifest, in pipelines/manifest.py.
 RELEASE_TABLES = {
     "_release": (
         "Which release this database is: one row with its id, the run that built it, when it "
         "was published, the code version, the validation decision and the whole manifest.",
         {
-            "release_id": "The release's id (its folder under published/releases/).",
-            "run_id": "The pipeline run that built and audited it.",
-            "published_at": "When it was published (local time).",
-            "code_version": "git describe of the code that built it.",
-            "validation": "The audit's decision: publish (a held release is never published).",
-            "manifest": "The release manifest as JSON: inputs and their SHA-256, rows per stage, "
-            "the validation summary, where the data came from.",
+            **{
+                column: release_manifest.field_doc(column)
+                for column in ("release_id", "run_id", "published_at", "code_version", "validation")
+            },
+            "manifest": "The release manifest as JSON, the same as the release's manifest.json: "
+            "inputs and their SHA-256, rows per stage, the validation summary, where the data "
+            "came from. Its keys: "
+            + ", ".join(f.name for f in dataclasses.fields(release_manifest.Manifest))
+            + ".",
         },
     ),
     DICTIONARY_TABLE: (

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import Settings
+from pipelines.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -121,26 +122,30 @@ def collect(settings: Settings, last: int = LAST) -> list[Entry]:
     released_runs: set[str] = set()
     for release_id in publish.list_releases(settings):
         path = settings.releases_dir / release_id
-        manifest = _read_json(path / "manifest.json") or {}
-        report = manifest.get("validation_report")
+        try:
+            manifest = Manifest.read(path)
+        except (OSError, ValueError) as exc:  # listed, so it was there: say so, show it bare
+            log.warning("history: the manifest of release %s not read: %s", release_id, exc)
+            manifest = Manifest()
+        report = manifest.validation_report
         summary = _read_json(Path(report)) if report else None
         if summary is not None:
             entry = _from_validation(summary, folder, Path(report))
         else:
-            validation = manifest.get("validation_summary") or {}
+            validation = manifest.validation_summary
             entry = Entry(
-                run_id=str(manifest.get("run_id", "")),
+                run_id=manifest.run_id,
                 when="",
-                decision=str(validation.get("decision") or manifest.get("validation") or "?"),
-                n_checks=validation.get("n_checks"),
-                n_blocking=validation.get("n_blocking"),
-                n_warnings=validation.get("n_warnings"),
-                warnings=list(validation.get("warnings") or []),
+                decision=validation.decision or manifest.validation or "?",
+                n_checks=validation.n_checks,
+                n_blocking=validation.n_blocking,
+                n_warnings=validation.n_warnings,
+                warnings=list(validation.warnings),
             )
         entry.release_id = release_id
-        entry.when = str(manifest.get("published_at") or entry.when)
+        entry.when = manifest.published_at or entry.when
         entry.audited_at = entry.audited_at or entry.when
-        entry.mart_rows = dict(manifest.get("marts") or entry.mart_rows)
+        entry.mart_rows = dict(manifest.marts or entry.mart_rows)
         entry.figures = _key_figures(path / "marts.duckdb")
         released_runs.add(entry.run_id)
         entries.append(entry)

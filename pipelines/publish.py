@@ -3,7 +3,8 @@
 A release is a folder ``published/releases/<release_id>/`` holding ``marts.duckdb`` (every
 mart as a table of the ``main`` schema, plus ``_release``: which release this is, and
 ``_dictionary``: what every table and column holds, also as table and column comments),
-``parquet/<mart>.parquet``, ``manifest.json`` and ``docs/index.html`` (the dbt docs site:
+``parquet/<mart>.parquet``, ``manifest.json`` (what it holds and was built from; its
+fields are described in pipelines/manifest.py) and ``docs/index.html`` (the dbt docs site:
 lineage, descriptions, tests and the catalog, opening offline; see pipelines/dictionary.py). It is built under a hidden name,
 checked (it opens, its tables hold the rows its manifest says), flushed to disk, renamed
 into place, and only then made current by replacing the symlink ``published/current``
@@ -22,6 +23,7 @@ link, a finished release that never became current).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import json
@@ -30,7 +32,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,8 @@ import duckdb
 
 from pipelines import dictionary, privacy
 from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.manifest import FILE_NAME as MANIFEST_FILE
+from pipelines.manifest import DataOrigin, InputFile, Manifest
 from pipelines.reference import MART_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,7 @@ class Release:
     release_id: str
     path: Path
     marts: dict[str, int]
+    manifest: Manifest
 
 
 def _phase(name: str) -> None:
@@ -146,8 +151,8 @@ def publish_lock(settings: Settings, wait_seconds: float = LOCK_WAIT_SECONDS) ->
 
 def _sequence(path: Path) -> int:
     try:
-        return int(read_manifest(path).get("sequence", 0))
-    except (OSError, ValueError, json.JSONDecodeError):
+        return Manifest.read(path).sequence
+    except (OSError, ValueError):  # ManifestError is a ValueError
         return 0
 
 
@@ -159,14 +164,14 @@ def list_releases(settings: Settings) -> list[str]:
     found = [
         p
         for p in settings.releases_dir.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").exists()
+        if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).exists()
     ]
     return [p.name for p in sorted(found, key=lambda p: (_sequence(p), p.name))]
 
 
 def _next_sequence(settings: Settings) -> int:
     """One more than any release published here, kept or rolled back."""
-    paths = [p for p in settings.releases_dir.iterdir() if (p / "manifest.json").exists()]
+    paths = [p for p in settings.releases_dir.iterdir() if (p / MANIFEST_FILE).exists()]
     return 1 + max((_sequence(p) for p in paths), default=0)
 
 
@@ -177,27 +182,23 @@ def current_release(settings: Settings) -> str | None:
     return Path(os.readlink(link)).name
 
 
-def read_manifest(path: Path) -> dict:
-    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-
-
-def verify_release(path: Path, expected_id: str | None = None) -> dict:
+def verify_release(path: Path, expected_id: str | None = None) -> Manifest:
     """Check that a release folder is whole; returns its manifest, raises ReleaseBroken.
 
     Whole means: the manifest reads; the database opens read-only and names the same
     release; every mart the manifest lists is a table holding that many rows, and no other
     table is there; every mart's Parquet file holds that many rows too."""
     try:
-        manifest = read_manifest(path)
-    except (OSError, json.JSONDecodeError) as exc:
+        manifest = Manifest.read(path)
+    except (OSError, ValueError) as exc:
         raise ReleaseBroken(f"{path}: no readable manifest.json ({exc})") from exc
-    release_id = manifest.get("release_id")
+    release_id = manifest.release_id
     if expected_id is not None and release_id != expected_id:
         raise ReleaseBroken(f"{path}: the manifest names release {release_id}, not {expected_id}")
     database = path / "marts.duckdb"
     if Path(f"{database}.wal").exists():
         raise ReleaseBroken(f"{path}: a write-ahead log is left beside marts.duckdb")
-    marts = manifest.get("marts") or {}
+    marts = manifest.marts
     try:
         con = duckdb.connect(str(database), read_only=True)
     except duckdb.Error as exc:
@@ -265,7 +266,7 @@ def recover(settings: Settings) -> list[str]:
             path.is_dir()
             and not path.name.startswith(".")
             and path.name != current
-            and not (path / "manifest.json").exists()
+            and not (path / MANIFEST_FILE).exists()
         ):
             shutil.rmtree(path, ignore_errors=True)  # not a release: never finished
             removed.append(path.name)
@@ -321,12 +322,12 @@ def assert_no_personal_data(con: duckdb.DuckDBPyConnection, catalog: str, schema
         )
 
 
-def describe_data(settings: Settings, inputs: list[dict] | None) -> dict:
+def describe_data(settings: Settings, inputs: tuple[InputFile, ...]) -> DataOrigin:
     """Where the release's data came from: exports, or the project's generator (then at
     what scale). A loaded file is generated when its SHA-256 is one the generator's
     manifest (``landing/_generator/manifest.json``) lists; a report says so plainly, since
     a small sample's totals are not meant to match GAO-16-223."""
-    loaded = [i for i in inputs or [] if i.get("status") == "loaded"]
+    loaded = [i for i in inputs if i.status == "loaded"]
     try:
         generator = json.loads(
             (settings.landing_dir / "_generator" / "manifest.json").read_text(encoding="utf-8")
@@ -334,7 +335,7 @@ def describe_data(settings: Settings, inputs: list[dict] | None) -> dict:
     except (OSError, ValueError):
         generator = {}
     generated_hashes = {f.get("sha256") for f in generator.get("files", []) if f.get("sha256")}
-    n_generated = sum(1 for i in loaded if i.get("sha256") in generated_hashes)
+    n_generated = sum(1 for i in loaded if i.sha256 in generated_hashes)
     if not loaded:
         origin = "none"
     elif n_generated == len(loaded):
@@ -343,23 +344,28 @@ def describe_data(settings: Settings, inputs: list[dict] | None) -> dict:
         origin = "mixed"
     else:
         origin = "exports"
-    out: dict = {"origin": origin, "loaded_files": len(loaded), "generated_files": n_generated}
-    if n_generated:
-        out["generator"] = {
+    return DataOrigin(
+        origin=origin,
+        loaded_files=len(loaded),
+        generated_files=n_generated,
+        generator={
             k: generator.get(k)
             for k in ("generator", "version", "seed", "scale", "licensee_scale")
             if k in generator
         }
-    return out
+        if n_generated
+        else None,
+    )
 
 
 def build_release(
     settings: Settings,
     run_id: str,
-    manifest: dict,
+    manifest: Manifest,
     expected_marts: dict[str, int] | None = None,
 ) -> Release:
-    """Copy every mart of the warehouse into a new release folder, not yet visible.
+    """Copy every mart of the warehouse into a new release folder, not yet visible, with
+    ``manifest`` completed: its id, sequence, time, code version, data and marts.
 
     ``expected_marts`` (the row counts the audit saw) makes the build refuse marts that
     changed after they were audited."""
@@ -372,15 +378,15 @@ def build_release(
     _phase("staging_created")
     database = staging / "marts.duckdb"
     counts: dict[str, int] = {}
-    manifest = {
-        **manifest,
-        "release_id": release_id,
-        "sequence": _next_sequence(settings),
-        "published_at": dt.datetime.now().isoformat(timespec="seconds"),
-        "code_version": code_version(),
-    }
-    if "inputs" in manifest:
-        manifest["data"] = describe_data(settings, manifest["inputs"])
+    manifest = dataclasses.replace(
+        manifest,
+        run_id=manifest.run_id or run_id,
+        release_id=release_id,
+        sequence=_next_sequence(settings),
+        published_at=dt.datetime.now().isoformat(timespec="seconds"),
+        code_version=code_version(),
+        data=describe_data(settings, manifest.inputs),
+    )
     dbt_manifest = dictionary.read_dbt_manifest(settings.dbt_target_dir / "manifest.json")
     catalog: dict | None = None
     try:
@@ -397,7 +403,7 @@ def build_release(
                     "the warehouse has no marts to publish; run the transform first"
                 )
             assert_no_personal_data(con, "wh", MART_SCHEMA)
-            if manifest.get("purchaser_key_id") == "none":
+            if manifest.purchaser_key_id == "none":
                 # No purchaser key: the marts that carry a purchaser's hash are empty of
                 # meaning, and are left out of the release with the reason.
                 keyed = {
@@ -409,7 +415,9 @@ def build_release(
                         [MART_SCHEMA],
                     ).fetchall()
                 }
-                manifest["withheld"] = {t: NO_KEY_REASON for t in sorted(keyed)}
+                manifest = dataclasses.replace(
+                    manifest, withheld={t: NO_KEY_REASON for t in sorted(keyed)}
+                )
                 tables = [t for t in tables if t not in keyed]
                 if expected_marts is not None:
                     expected_marts = {k: v for k, v in expected_marts.items() if k not in keyed}
@@ -437,7 +445,7 @@ def build_release(
                 parquet = staging / "parquet" / f"{table}.parquet"
                 con.execute(f"copy main.\"{table}\" to '{parquet}' (format parquet)")
                 _phase(f"parquet:{table}")
-            manifest["marts"] = counts
+            manifest = dataclasses.replace(manifest, marts=counts)
             con.execute(
                 f"create table main.{RELEASE_TABLE} as select ? as release_id, ? as run_id, "
                 "?::timestamp as published_at, ? as code_version, ? as validation, "
@@ -445,10 +453,10 @@ def build_release(
                 [
                     release_id,
                     run_id,
-                    manifest["published_at"],
-                    manifest["code_version"],
-                    str(manifest.get("validation", "")),
-                    json.dumps(manifest, default=str),
+                    manifest.published_at,
+                    manifest.code_version,
+                    manifest.validation,
+                    json.dumps(manifest.to_json()),
                 ],
             )
             docs = dictionary.mart_docs(dbt_manifest, MART_SCHEMA) if dbt_manifest else {}
@@ -464,9 +472,7 @@ def build_release(
         finally:
             con.close()
         _phase("database_closed")
-        (staging / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, default=str), encoding="utf-8"
-        )
+        manifest.write(staging)
         _phase("manifest_written")
         if dbt_manifest is not None and catalog is not None:
             page = staging / DOCS_PAGE
@@ -483,18 +489,19 @@ def build_release(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Release(release_id, final, counts)
+    return Release(release_id, final, counts, manifest)
 
 
 def publish(
     settings: Settings,
     run_id: str,
     decision: str,
-    manifest: dict,
+    manifest: Manifest | Mapping,
     expected_marts: dict[str, int] | None = None,
     lock_wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> Release:
-    """Build a release and make it current; refused unless the audit said publish."""
+    """Build a release and make it current; refused unless the audit said publish.
+    ``manifest`` is the audited part of the release's manifest (or its JSON form)."""
     if decision != "publish":
         raise PublishRefused(
             f"the audit of run {run_id} decided '{decision}': the previous release stays current"
@@ -504,10 +511,12 @@ def publish(
         _phase("locked")
         recover(settings)
         previous = current_release(settings)
+        if not isinstance(manifest, Manifest):
+            manifest = Manifest.from_json(manifest, f"the manifest of run {run_id}")
         release = build_release(
             settings,
             run_id,
-            {**manifest, "validation": decision, "previous_release": previous},
+            dataclasses.replace(manifest, validation=decision, previous_release=previous),
             expected_marts,
         )
         _point_current_at(settings, release.release_id)
@@ -563,7 +572,8 @@ def prune(settings: Settings) -> list[str]:
 
 
 def status(settings: Settings) -> dict:
-    """What is published: the current release (checked whole), the kept ones, leftovers."""
+    """What is published: the current release (checked whole; ``manifest`` is its
+    ``Manifest``), the kept ones, leftovers."""
     current = current_release(settings)
     info: dict = {"current": current, "releases": list_releases(settings), "leftovers": []}
     if settings.releases_dir.is_dir():

@@ -11,6 +11,7 @@ the dict it returns.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -23,6 +24,7 @@ from pipelines import publish as publish_mod
 from pipelines import report as report_mod
 from pipelines import transform as transform_mod
 from pipelines.config import PROJECT_ROOT, Settings, safe_name
+from pipelines.manifest import InputFile, KindRows, Manifest, ValidationSummary
 from pipelines.warehouse import connect, has_table
 
 log = logging.getLogger(__name__)
@@ -146,8 +148,9 @@ def plan(settings: Settings, force: bool = False) -> dict:
     the run stops there (``force`` builds and publishes anyway)."""
     fingerprint = inputs_fingerprint(settings)
     current = publish_mod.current_release(settings)
-    manifest = publish_mod.read_manifest(settings.current_link) if current else {}
-    unchanged = bool(current) and manifest.get("inputs_fingerprint") == fingerprint
+    unchanged = bool(current) and (
+        Manifest.read(settings.current_link).inputs_fingerprint == fingerprint
+    )
     if unchanged and not force:
         message = (
             f"nothing changed since release {current} (no new or retracted load, no changed "
@@ -181,8 +184,9 @@ def summary_of(validation: dict, report_json: str, report_html: str) -> dict:
     }
 
 
-def ledger_snapshot(settings: Settings) -> dict:
-    """Inputs and row counts per stage, for a release's manifest."""
+def ledger_snapshot(settings: Settings) -> Manifest:
+    """A release's manifest as far as the ledger and the warehouse tell it: its inputs
+    and row counts by kind and by stage (the rest is the audit's and the publish's)."""
     with connect(settings, read_only=True) as con:
         files = con.execute(
             "select kind, file_name, load_id, sha256, status, rows_read, rows_loaded, "
@@ -213,22 +217,26 @@ def ledger_snapshot(settings: Settings) -> dict:
         "retracted_at",
         "retraction_reason",
     )
-    inputs = [dict(zip(keys, row, strict=True)) for row in files]
+    inputs = tuple(InputFile(**dict(zip(keys, row, strict=True))) for row in files)
     counted = ("read", "loaded", "new", "changed", "unchanged", "quarantined")
     totals: dict[str, dict[str, int]] = {}
     for item in inputs:
-        kind = totals.setdefault(item["kind"], dict.fromkeys(counted, 0))
-        if item["status"] != "loaded":  # rejected, re-sent bytes, retracted: not in this release
+        kind = totals.setdefault(item.kind, dict.fromkeys(counted, 0))
+        if item.status != "loaded":  # rejected, re-sent bytes, retracted: not in this release
             continue
         for count in counted:
-            kind[count] += item[f"rows_{count}"] or 0
+            kind[count] += getattr(item, f"rows_{count}") or 0
     rows_by_stage = {
         "read": {k: v["read"] for k, v in totals.items()},
         "loaded": {k: v["loaded"] for k, v in totals.items()},
         "quarantined": {k: v["quarantined"] for k, v in totals.items()},
         **stages,
     }
-    return {"inputs": inputs, "rows_by_kind": totals, "rows_by_stage": rows_by_stage}
+    return Manifest(
+        inputs=inputs,
+        rows_by_kind={k: KindRows(**v) for k, v in totals.items()},
+        rows_by_stage=rows_by_stage,
+    )
 
 
 def held_message(settings: Settings, run_id: str, audit_summary: dict) -> str:
@@ -255,18 +263,14 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
             audit_summary,
             publish_mod.current_release(settings),
         )
-    manifest = {
-        "run_id": run_id,
-        "inputs_fingerprint": inputs_fingerprint(settings),
-        "purchaser_key_id": purchaser_key_id(settings),
-        "validation_report": audit_summary["report_json"],
-        "validation_summary": {
-            k: audit_summary.get(k)
-            for k in ("decision", "n_checks", "n_blocking", "n_warnings", "warnings", "data_docs")
-            if k in audit_summary
-        },
-        **ledger_snapshot(settings),
-    }
+    manifest = dataclasses.replace(
+        ledger_snapshot(settings),
+        run_id=run_id,
+        inputs_fingerprint=inputs_fingerprint(settings),
+        purchaser_key_id=purchaser_key_id(settings),
+        validation_report=audit_summary["report_json"],
+        validation_summary=ValidationSummary.from_json(audit_summary, "the audit's summary"),
+    )
     release = publish_mod.publish(
         settings,
         run_id,
@@ -274,10 +278,9 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
         manifest,
         expected_marts=audit_summary.get("mart_rows"),
     )
-    withheld = publish_mod.read_manifest(release.path).get("withheld") or {}
     return {
         "release_id": release.release_id,
-        "withheld": withheld,
+        "withheld": release.manifest.withheld,
         "path": str(release.path),
         "database": str(settings.current_link / "marts.duckdb"),
         "marts": release.marts,

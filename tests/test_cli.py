@@ -562,7 +562,7 @@ def test_the_steps_one_by_one_then_rollback_and_status(released, capsys):
 
     code, out, err = run(capsys, "report")
     assert code == 0, err
-    run_id = publish.read_manifest(released.current_link)["run_id"]
+    run_id = json.loads((released.current_link / "manifest.json").read_text())["run_id"]
     assert run_id == "by-hand"
     assert out == (
         f"figures of release {after}: {released.reports_dir / 'by-hand' / 'figures.html'}\n"

@@ -25,6 +25,7 @@ from conftest import make_settings
 
 from pipelines import publish
 from pipelines.config import PROJECT_ROOT, Settings
+from pipelines.manifest import Manifest
 
 BIG_ROWS = 150_000  # makes a publish last long enough to be killed in the middle
 KILLS = int(os.environ.get("TRACEPIPE_TEST_KILLS", "40"))  # random kills; raise it to soak
@@ -60,14 +61,14 @@ def publish_version(settings: Settings, version: int, **kwargs) -> publish.Relea
     )
 
 
-def assert_whole(settings: Settings) -> dict:
+def assert_whole(settings: Settings) -> Manifest:
     current = publish.current_release(settings)
     assert current is not None
     manifest = publish.verify_release(settings.releases_dir / current, current)
-    version = int(manifest["run_id"][1:])
+    version = int(manifest.run_id[1:])
     con = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
     try:
-        for mart in manifest["marts"]:
+        for mart in manifest.marts:
             versions = con.execute(f"select distinct version from {mart}").fetchall()
             assert versions == [(version,)], (mart, versions)
     finally:
@@ -179,7 +180,25 @@ def test_readers_see_whole_releases_without_errors_during_several_publishes(tmp_
         # Each reader saw several releases come and go, old ones pruned meanwhile.
         assert len(result["releases"]) >= 3, result["releases"]
     assert publish.list_releases(settings) == ["r0006", "r0007", "r0008"]
-    assert assert_whole(settings)["run_id"] == "r0008"
+    assert assert_whole(settings).run_id == "r0008"
+
+
+def test_the_manifest_file_and_the_release_table_hold_the_same_manifest(tmp_path):
+    settings = new_settings(tmp_path / "data")
+    counts = write_marts(settings, 1)
+    publish_version(settings, 1)
+    folder = settings.releases_dir / "r0001"
+    on_disk = json.loads((folder / "manifest.json").read_text())
+    con = duckdb.connect(str(folder / "marts.duckdb"), read_only=True)
+    try:
+        ((in_table,),) = con.execute("select manifest from _release").fetchall()
+    finally:
+        con.close()
+    assert json.loads(in_table) == on_disk
+    assert on_disk["release_id"] == "r0001" and on_disk["sequence"] == 1
+    assert on_disk["marts"] == counts and on_disk["validation"] == "publish"
+    assert "withheld" not in on_disk  # nothing withheld: the key is left out, as always
+    assert Manifest.read(folder).to_json() == on_disk
 
 
 def test_the_duckdb_shell_opens_the_current_release_while_python_reads_it(tmp_path):
@@ -346,14 +365,14 @@ def test_a_publish_killed_at_any_phase_leaves_the_old_or_the_new_release_whole(t
         manifest = assert_whole(settings)  # current is whole, killed or not
         expected = f"r{version:04d}" if phase in SWITCHED else before
         assert publish.current_release(settings) == expected, phase
-        assert manifest["release_id"] == expected
+        assert manifest.release_id == expected
 
         # The next publish cleans up and succeeds; the killed one's leftovers are gone.
         version += 1
         write_marts(settings, version)
         publish_version(settings, version)
         assert leftovers(settings) == [], phase
-        assert assert_whole(settings)["run_id"] == f"r{version:04d}"
+        assert assert_whole(settings).run_id == f"r{version:04d}"
         for release_id in publish.list_releases(settings):
             publish.verify_release(settings.releases_dir / release_id, release_id)
 
@@ -387,14 +406,14 @@ def test_a_publish_killed_after_random_delays_leaves_a_whole_release(tmp_path):
         # A kill may land before the child reports its first phase.
         last_phases.add((reached.decode().split() or ["before_first_phase"])[-1])
         manifest = assert_whole(settings)
-        assert manifest["release_id"] in (before, f"r{version:04d}")
-        outcomes["new" if manifest["release_id"] != before else "old"] += 1
+        assert manifest.release_id in (before, f"r{version:04d}")
+        outcomes["new" if manifest.release_id != before else "old"] += 1
     # The next publish cleans whatever the last kill left.
     version += 1
     write_marts(settings, version, big_rows=BIG_ROWS)
     publish_version(settings, version)
     assert leftovers(settings) == []
-    assert assert_whole(settings)["run_id"] == f"r{version:04d}"
+    assert assert_whole(settings).run_id == f"r{version:04d}"
     assert outcomes["old"] > 0, outcomes  # some kills did land inside a publish
     print(f"publish {duration:.2f} s; {KILLS} kills: {outcomes}; last phases {sorted(last_phases)}")
 
@@ -436,8 +455,9 @@ def test_a_second_publish_waits_for_the_first_and_never_interleaves(tmp_path):
     # The second release was built from the same warehouse after the first finished.
     for release_id in ("r0001", "r0002"):
         manifest = publish.verify_release(settings.releases_dir / release_id, release_id)
-        assert manifest["marts"]["big"] == 20_001
-    assert publish.read_manifest(settings.releases_dir / "r0002")["previous_release"] == "r0001"
+        assert manifest.marts["big"] == 20_001
+    on_disk = json.loads((settings.releases_dir / "r0002" / "manifest.json").read_text())
+    assert on_disk["previous_release"] == "r0001"
 
 
 # --- rollback, prune, refusals -----------------------------------------------------------
@@ -451,7 +471,7 @@ def test_rollback_returns_to_the_previous_release_in_publish_order(tmp_path):
         publish.publish(settings, run_id, "publish", {"run_id": f"r{version:04d}"})
     assert publish.list_releases(settings) == ["zz-first", "aa-second"]
     assert publish.rollback(settings) == "zz-first"
-    assert assert_whole(settings)["release_id"] == "zz-first"
+    assert assert_whole(settings).release_id == "zz-first"
     with pytest.raises(publish.PublishRefused, match="oldest kept"):
         publish.rollback(settings)
     # The rolled-back release is set aside, and the next publish follows the current one.

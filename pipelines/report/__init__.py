@@ -23,6 +23,7 @@ import duckdb
 import jinja2
 
 from pipelines.config import Settings
+from pipelines.manifest import DataOrigin, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +66,22 @@ def _plural(n: int, word: str) -> str:
 
 
 def release_info(
-    release_path: Path, manifest: dict, folder: Path, matches: tuple[int, int]
+    release_path: Path, manifest: Manifest, folder: Path, matches: tuple[int, int]
 ) -> ReleaseInfo:
-    summary = manifest.get("validation_summary") or {}
+    summary = manifest.validation_summary
     info = ReleaseInfo(
-        id=manifest.get("release_id", release_path.name),
+        id=manifest.release_id or release_path.name,
         path=release_path,
-        published_at=str(manifest.get("published_at", "")).replace("T", " "),
-        code_version=str(manifest.get("code_version", "")),
-        decision=str(summary.get("decision") or manifest.get("validation") or "unknown"),
+        published_at=manifest.published_at.replace("T", " "),
+        code_version=manifest.code_version,
+        decision=summary.decision or manifest.validation or "unknown",
     )
-    if summary.get("n_checks") is not None:
+    if summary.n_checks is not None:
         info.validation_counts = (
-            f"{_plural(summary['n_checks'], 'check')}, {summary.get('n_blocking', 0):,} blocking, "
-            f"{_plural(summary.get('n_warnings', 0), 'warning')}"
+            f"{_plural(summary.n_checks, 'check')}, {summary.n_blocking or 0:,} blocking, "
+            f"{_plural(summary.n_warnings or 0, 'warning')}"
         )
-    report_json = manifest.get("validation_report")
+    report_json = manifest.validation_report
     if report_json:
         html_path = Path(report_json).with_name("validation.html")
         info.validation_path = str(html_path)
@@ -90,11 +91,11 @@ def release_info(
     if docs.exists():
         info.docs_href = _href(docs, folder)
 
-    data = manifest.get("data") or {}
-    generator = data.get("generator") or {}
+    data = manifest.data or DataOrigin()  # not recorded (an older release)
+    generator = data.generator or {}
     scale = generator.get("scale")
     matched, figures = matches
-    if data.get("origin") == "generated":
+    if data.origin == "generated":
         info.data_label = f"generated sample, scale {scale:g}" if scale is not None else "generated"
         if scale is not None and scale < 1:
             info.banners.append(
@@ -109,14 +110,14 @@ def release_info(
                 "trace data: at scale 1 it is calibrated to reproduce GAO-16-223's figures "
                 f"({matched} of {figures} match in this release)."
             )
-    elif data.get("origin") == "mixed":
+    elif data.origin == "mixed":
         info.data_label = "exports and generated data"
         info.banners.append(
-            f"This release mixes generated sample files ({data.get('generated_files')} of "
-            f"{data.get('loaded_files')} loaded files) with other exports: its totals are not "
+            f"This release mixes generated sample files ({data.generated_files} of "
+            f"{data.loaded_files} loaded files) with other exports: its totals are not "
             "meant to match GAO's."
         )
-    elif data.get("origin") == "exports":
+    elif data.origin == "exports":
         info.data_label = "exports"
     else:
         info.data_label = "not recorded"
@@ -140,10 +141,9 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def build(release_path: Path, folder: Path, run_id: str, history_href: str = "") -> Path:
     """Write ``folder/figures.html`` and ``folder/figures/*`` from the release at
     ``release_path``; returns the page's path."""
-    from pipelines import publish
     from pipelines.report import figures as figures_mod
 
-    manifest = publish.read_manifest(release_path)
+    manifest = Manifest.read(release_path)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / FIGURES_FOLDER
     con = duckdb.connect(str(release_path / "marts.duckdb"), read_only=True)
