@@ -299,7 +299,10 @@ class ExportFile:
     (a quoted value with a line break in it); otherwise (an unbalanced quote folded the
     next lines into it, or the reader could not read it) each of its lines is read on its
     own: a row, or a ``framing`` row quarantined with its line number. So every physical
-    line of data is counted once. Blank lines are not rows."""
+    line of data is counted once. Blank lines are not rows.
+
+    The file stays open from here until ``close``; use it as a context manager (``with
+    ExportFile(...) as export``). A constructor that raises has closed it already."""
 
     def __init__(self, path: Path, contract: Contract, chunk_rows: int | None = None):
         self.path = path
@@ -320,16 +323,22 @@ class ExportFile:
                 "ask the provider to send the whole file again",
             )
         self._handle = io.TextIOWrapper(open_landed(path), encoding=self.encoding, newline="")
+        try:
+            self._read_header()
+        except BaseException:  # a rejection, or anything else: the file is not left open
+            self.close()
+            raise
+
+    def _read_header(self) -> None:
+        contract = self.contract
         self._pending: list[str] = []  # the physical lines of the record being read
         self._lines_done = 0
         self._reader = csv.reader(self._physical_lines(), delimiter=contract.delimiter)
         try:
             raw_header = next(self._reader)
         except (StopIteration, csv.Error) as exc:
-            self.close()
             raise FileRejected(f"{self.label} has no readable header line") from exc
         if len(self._pending) > 1:
-            self.close()
             raise FileRejected(
                 f"{self.label}: the header line has an unbalanced quote, so the reader "
                 "cannot tell where it ends",
@@ -337,11 +346,7 @@ class ExportFile:
             )
         self._lines_done = len(self._pending)
         self._pending.clear()
-        try:
-            header = match_header(contract, raw_header, self.label)
-        except FileRejected:
-            self.close()
-            raise
+        header = match_header(contract, raw_header, self.label)
         self._order = (
             None
             if header == list(contract.columns)
@@ -368,6 +373,12 @@ class ExportFile:
 
     def close(self) -> None:
         self._handle.close()
+
+    def __enter__(self) -> ExportFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def _physical_lines(self):
         pending = self._pending
@@ -490,14 +501,18 @@ class ExportFile:
         self, con: duckdb.DuckDBPyConnection, scan: FileScan, month=None
     ) -> FastRead | None:
         """DuckDB's CSV reader ready on the file, when it is one whose every row is one
-        physical line (see ``FastRead``; its ``chunks`` then give the rows); else None,
-        and the file is read by ``chunks``."""
+        physical line (see ``FastRead``; its ``chunks`` then give the rows, and its
+        ``drop`` lets go of the tables that hold them); else None, and the file is read by
+        ``chunks``."""
         fast = FastRead(con, self, scan, month)
         try:
             ready = fast.prepare()
         except duckdb.Error as exc:
             log.debug("%s: not read by DuckDB (%s); read by the csv module", self.label, exc)
             ready = False
+        except BaseException:  # rejected on its first rows: the file's lines go too
+            fast.drop()
+            raise
         if not ready:
             fast.drop()
             return None
@@ -633,7 +648,6 @@ class FastRead:
                 self._add_rereads(chunk, again)
             if chunk.rows_read:
                 yield chunk
-        self.drop()
 
     def _add_rereads(self, chunk: Chunk, again: list[tuple[int, str]]) -> None:
         """The lines DuckDB rejected, read one by one by the csv module: bad rows into the
@@ -1182,22 +1196,40 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         _ledger_row(con, result, sha, stat, None, now)
         return result
 
+    fast: FastRead | None = None
     try:
         month = snapshot_month(contract, path)
-        export = ExportFile(path, contract)
+        # Closed whatever happens, and before a rejected file is moved aside.
+        with ExportFile(path, contract) as export:
+            result.encoding = export.encoding
+            fast = export.fast_read(con, scan, month)  # its first rows are read here
+            result.date_format = export.date_format
+            _load_rows(con, export, fast, month, result, sha, stat, now)
     except FileRejected as exc:
+        for counter in ("read", "loaded", "quarantined", *CHANGES):
+            setattr(result, f"rows_{counter}", 0)
+        result.quarantine_examples = []
         return _rejected(con, settings, result, path, exc, sha, stat, now)
+    finally:
+        if fast is not None:
+            fast.drop()  # what the connection holds of the file: its lines, its rows
+    log.info(
+        "loaded %s/%s: %d rows read: %d new, %d changed, %d unchanged, %d quarantined",
+        kind,
+        path.name,
+        result.rows_read,
+        result.rows_new,
+        result.rows_changed,
+        result.rows_unchanged,
+        result.rows_quarantined,
+    )
+    return result
 
-    result.encoding = export.encoding
-    try:  # the file's first rows are read here (its date style): close it whatever happens
-        fast = export.fast_read(con, scan, month)
-        result.date_format = export.date_format
-    except FileRejected as exc:
-        export.close()
-        return _rejected(con, settings, result, path, exc, sha, stat, now)
-    except BaseException:
-        export.close()
-        raise
+
+def _load_rows(con, export: ExportFile, fast, month, result: FileResult, sha, stat, now) -> None:
+    """Every row of the open ``export`` into raw or quarantine, counted in ``result``, and
+    its ledger row, in one transaction: all of it, or on any error none of it."""
+    contract, path = export.contract, export.path
     exported = export_date(contract, path, month, now)
     con.execute("begin transaction")
     try:
@@ -1225,29 +1257,9 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         _check_conservation(con, result)
         _ledger_row(con, result, sha, stat, month, now, seq, exported)
         con.execute("commit")
-    except FileRejected as exc:
-        con.execute("rollback")
-        export.close()
-        for counter in ("read", "loaded", "quarantined", *CHANGES):
-            setattr(result, f"rows_{counter}", 0)
-        result.quarantine_examples = []
-        return _rejected(con, settings, result, path, exc, sha, stat, now)
     except BaseException:
         con.execute("rollback")
         raise
-    finally:
-        export.close()
-    log.info(
-        "loaded %s/%s: %d rows read: %d new, %d changed, %d unchanged, %d quarantined",
-        kind,
-        path.name,
-        result.rows_read,
-        result.rows_new,
-        result.rows_changed,
-        result.rows_unchanged,
-        result.rows_quarantined,
-    )
-    return result
 
 
 def _check_conservation(con, result: FileResult) -> None:

@@ -379,3 +379,68 @@ def test_retract_from_the_command_line_says_what_it_did_or_what_to_do(
     assert "retracted already" in capsys.readouterr().err
     assert query(settings, "select count(*) from raw.trace")[0][0] == 3
     assert query(settings, "select count(*) from retracted.trace")[0][0] == 2
+
+
+# --- files are closed whatever happens -------------------------------------------------
+
+
+@pytest.fixture
+def opened(monkeypatch) -> list:
+    """Every file the ingest opens, as it opens it (``ingest.open_landed``)."""
+    from pipelines import ingest as ingest_mod
+
+    handles = []
+    real = ingest_mod.open_landed
+
+    def tracked(path):
+        handle = real(path)
+        handles.append(handle)
+        return handle
+
+    monkeypatch.setattr(ingest_mod, "open_landed", tracked)
+    return handles
+
+
+@pytest.mark.parametrize("path", ["fast", "csv"])
+def test_a_file_rejected_on_its_first_rows_is_closed_and_leaves_nothing_in_the_connection(
+    settings, opened, monkeypatch, path
+):
+    """The first rows are read (DuckDB's reader, or the csv module's) to learn the date
+    style; a rejection there closes the file before it is moved aside, and drops what the
+    fast path holds of it (its lines, as a table of the connection)."""
+    from pipelines import ingest as ingest_mod
+    from pipelines.contracts import CONTRACTS
+
+    def refuse(*args, **kwargs):
+        raise ingest_mod.FileRejected("its dates cannot be read")
+
+    monkeypatch.setattr(ingest_mod, "detect_date_format", refuse)
+    if path == "csv":
+        monkeypatch.setattr(ingest_mod, "FAST_MAX_BYTES", 0)
+    landed = settings.landing_dir / "trace" / "t.csv"
+    write_export(landed, "trace", rows(3))
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        ingest_mod.ensure_tables(con)
+        f = ingest_mod.load_file(con, settings, CONTRACTS["trace"], landed)
+        left = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
+    finally:
+        con.close()
+    assert f.status == "rejected" and "its dates cannot be read" in f.reason
+    assert opened and all(handle.closed for handle in opened)
+    assert left == []
+    assert not landed.exists() and (settings.rejected_dir / "trace" / "t.csv").exists()
+
+
+def test_an_error_while_the_header_is_read_closes_the_file(settings, opened, monkeypatch):
+    """Not a rejection (a bug, an interrupt): the error goes on, and the file is closed."""
+    from pipelines import ingest as ingest_mod
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("a bug while matching the header")
+
+    monkeypatch.setattr(ingest_mod, "match_header", fail)
+    write_export(settings.landing_dir / "trace" / "t.csv", "trace", rows(3))
+    with pytest.raises(RuntimeError, match="a bug while matching the header"):
+        ingest(settings)
+    assert opened and all(handle.closed for handle in opened)
