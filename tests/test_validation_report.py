@@ -21,6 +21,7 @@ from markupsafe import escape
 from test_audit_gate import execute, expectation, with_suites
 
 from pipelines import audit, history, privacy, publish, steps
+from pipelines.audit.examples import examples_of
 
 REQUESTS = {
     "relation": "intermediate.int_trace_requests_flagged",
@@ -96,7 +97,7 @@ def test_examples_mask_personal_data_and_keep_file_row_column_value():
         "partial_unexpected_list": ["DOE, JOHN Q", None],
         "partial_unexpected_index_list": [3, 4],
     }
-    examples = audit._examples(body, [column])
+    examples = examples_of(body, [column])
     check = audit.CheckResult(
         suite="s",
         check="c",

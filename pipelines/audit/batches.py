@@ -1,0 +1,219 @@
+"""The batches: what each suite's expectations are checked against, planned and read.
+
+A batch is one of a suite's ``meta.batch``/``meta.batches``: the rows of a warehouse
+relation or query (left in the warehouse: its SQL and columns, which GX runs there), or a
+frame (a builtin's, or one a caller hands over). ``plan_batches`` groups the
+expectations by batch, skips a batch whose kind was not loaded or whose optional model is
+missing, makes the expectations' ``$query``/``$date`` arguments concrete, and refuses a
+batch that would hold personal-data columns (``SuiteError``). It runs no expectation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipelines import privacy
+from pipelines.audit import inventory
+from pipelines.audit.builtins import BUILTINS
+from pipelines.audit.inventory import Context
+from pipelines.audit.results import SkippedBatch
+from pipelines.audit.suites import SuiteError, default_batch, expectation_batch, suite_batches
+from pipelines.config import Settings
+from pipelines.reference import MART_SCHEMA
+from pipelines.warehouse import connect
+
+
+@dataclass
+class Batch:
+    suite: dict
+    name: str
+    spec: dict
+    expectations: list[dict]
+    frame: pd.DataFrame | None = None
+    missing: str = ""  # why the data could not be read (the checks then fail)
+    # A batch of the warehouse's rows is a query GX runs in DuckDB (``gx_duckdb``):
+    # its SQL, its columns and (once known) its row count. Frames are for builtins.
+    sql: str | None = None
+    columns: list[str] = field(default_factory=list)
+    n_rows: int | None = None
+
+    @property
+    def key(self) -> str:
+        suite = self.suite["name"]
+        return suite if self.name == default_batch(self.suite) else f"{suite}.{self.name}"
+
+
+def _sql(spec: dict) -> str:
+    query = spec["query"]
+    return "\n".join(query) if isinstance(query, list) else query
+
+
+def _resolve(value: Any, con: duckdb.DuckDBPyConnection) -> Any:
+    """Expectation arguments: ``{"$query": sql}`` and ``{"$date": ...}`` made concrete."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "$query":
+            return [r[0] for r in con.execute(arg).fetchall()]
+        if key == "$date":
+            return pd.Timestamp(dt.date.today() if arg == "today" else dt.date.fromisoformat(arg))
+    if isinstance(value, dict):
+        return {k: _resolve(v, con) for k, v in value.items()}
+    if isinstance(value, list):
+        out: list = []
+        for v in value:
+            # A ``$query`` inside a list stands for its values, spliced in.
+            if isinstance(v, dict) and set(v) == {"$query"}:
+                out.extend(_resolve(v, con))
+            else:
+                out.append(_resolve(v, con))
+        return out
+    return value
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """A query's rows as a pandas frame, through Arrow: text stays Arrow-backed (GX's
+    text checks are fastest on it, and each piece of a batch is narrow, see
+    gx_runner.groups), dates become datetime64, the index is plain positions."""
+    return con.execute(sql).to_arrow_table().to_pandas(date_as_object=False)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame given by a caller (tests), indexed like ``fetch_frame``'s."""
+    return frame.reset_index(drop=True)
+
+
+def _skip_reason(batch: Batch, ctx: Context) -> tuple[str, str] | None:
+    suite_kind = batch.suite.get("meta", {}).get("source")
+    kinds = list(batch.spec.get("requires_kinds", [])) + ([suite_kind] if suite_kind else [])
+    for kind in kinds:
+        if not ctx.loaded.get(kind):
+            return "info", f"no {kind} export has been loaded, so there is nothing to check"
+    needed = list(batch.spec.get("requires", []))
+    if "relation" in batch.spec:
+        needed.append(batch.spec["relation"])
+    absent = [r for r in needed if r not in ctx.relations]
+    if absent and batch.spec.get("optional"):
+        return "warning", (
+            f"{', '.join(absent)} does not exist in the warehouse (not built yet); "
+            "these checks did not run"
+        )
+    return None
+
+
+def batch_sql(spec: dict, relations: set[str]) -> str:
+    """The query of a batch of warehouse rows (``relation`` + ``columns``, or ``query``)."""
+    needed = list(spec.get("requires", []))
+    if "relation" in spec:
+        needed.insert(0, spec["relation"])
+    absent = [r for r in needed if r not in relations]
+    if absent:
+        raise LookupError(f"{', '.join(absent)} does not exist in the warehouse")
+    if "relation" in spec:
+        columns = ", ".join(f'"{c}"' for c in spec["columns"])
+        return f"select {columns} from {spec['relation']}"
+    return _sql(spec)
+
+
+def _plan_sql(batch: Batch, ctx: Context) -> None:
+    """A batch of warehouse rows, left in the warehouse: its query and columns."""
+    batch.sql = batch_sql(batch.spec, ctx.relations)
+    cursor = ctx.con.execute(f"select * from ({batch.sql}) as b limit 0")
+    batch.columns = [d[0] for d in cursor.description]
+    leaked = [c for c in batch.columns if privacy.is_pii(str(c))]
+    if leaked:
+        raise SuiteError(
+            f"suite {batch.suite['name']}, batch {batch.name}: the query returns personal-data "
+            f"columns {leaked}; leave them out (examples and Data Docs show their values)"
+        )
+
+
+def _read_batch(batch: Batch, ctx: Context) -> pd.DataFrame:
+    spec = batch.spec
+    if "relation" in spec or "query" in spec:
+        return fetch_frame(ctx.con, batch_sql(spec, ctx.relations))
+    else:
+        builder = BUILTINS.get(spec["builtin"])
+        if builder is None:
+            raise LookupError(f"no builtin batch named {spec['builtin']!r}")
+        frame = builder(ctx)
+    return frame
+
+
+def _guard_personal_data(batch: Batch, frame: pd.DataFrame) -> None:
+    leaked = [c for c in frame.columns if privacy.is_pii(str(c))]
+    if leaked:
+        raise SuiteError(
+            f"suite {batch.suite['name']}, batch {batch.name}: the frame holds personal-data "
+            f"columns {leaked}; leave them out (examples and Data Docs show frame values)"
+        )
+
+
+def plan_batches(
+    settings: Settings,
+    suites: list[dict],
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> tuple[list[Batch], list[SkippedBatch], dict[str, int], dict | None]:
+    """Read every batch's frame (one read-only connection) and decide what to skip."""
+    frames = frames or {}
+    batches: list[Batch] = []
+    for suite in suites:
+        grouped: dict[str, list[dict]] = {}
+        for spec in suite.get("expectations", []):
+            grouped.setdefault(expectation_batch(suite, spec), []).append(spec)
+        for name, spec in suite_batches(suite).items():
+            if grouped.get(name):
+                batches.append(Batch(suite, name, spec, grouped[name]))
+    skipped: list[SkippedBatch] = []
+    ready: list[Batch] = []
+    previous = inventory.previous_manifest(settings)
+    with connect(settings, read_only=True) as con:
+        relations = inventory.relations(con)
+        ctx = Context(
+            settings=settings,
+            con=con,
+            relations=relations,
+            loaded=inventory.loaded_kinds(con, relations),
+            mart_rows=inventory.mart_rows(con)
+            if any(r.startswith(f"{MART_SCHEMA}.") for r in relations)
+            else {},
+            previous=previous,
+            reconciled=set(),
+        )
+        # Builtins last: mart coverage needs to know which reconciliations will run.
+        for batch in sorted(batches, key=lambda b: "builtin" in b.spec):
+            override = frames.get(batch.key)
+            if override is None and batch.name == default_batch(batch.suite):
+                override = frames.get(batch.suite["name"])
+            if override is None:
+                skip = _skip_reason(batch, ctx)
+                if skip:
+                    level, reason = skip
+                    skipped.append(
+                        SkippedBatch(
+                            batch.suite["name"], batch.name, reason, len(batch.expectations), level
+                        )
+                    )
+                    continue
+            try:
+                if override is None and "builtin" not in batch.spec:
+                    _plan_sql(batch, ctx)
+                else:
+                    frame = override if override is not None else _read_batch(batch, ctx)
+                    _guard_personal_data(batch, frame)
+                    batch.frame = _plain(frame) if override is not None else frame
+                for expectation in batch.expectations:
+                    expectation["kwargs"] = _resolve(expectation.get("kwargs", {}), con)
+                reconciles = batch.spec.get("reconciles") or []
+                ctx.reconciled.update([reconciles] if isinstance(reconciles, str) else reconciles)
+            except SuiteError:
+                raise
+            except (duckdb.Error, LookupError, ValueError) as exc:
+                batch.missing = f"{type(exc).__name__}: {exc}"[:400]
+            ready.append(batch)
+        mart_rows = ctx.mart_rows
+    return ready, skipped, mart_rows, previous

@@ -1,0 +1,102 @@
+"""The audit as one call: read the suites, plan the batches, run them through GX, decide,
+and write the report (``audit``). The steps live in the modules this one calls; this
+one only puts them in order and times them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import pandas as pd
+
+from pipelines import gx_duckdb
+from pipelines.audit import inventory
+from pipelines.audit.batches import plan_batches
+from pipelines.audit.decision import decide
+from pipelines.audit.gx_runner import batch_rows, gx_context, validate_batch
+from pipelines.audit.report import write_report
+from pipelines.audit.results import AuditResult, CheckResult
+from pipelines.audit.suites import load_suites
+from pipelines.config import Settings
+from pipelines.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+
+def audit(
+    settings: Settings,
+    run_id: str | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
+    data_docs: bool = True,
+) -> AuditResult:
+    """Run every suite and decide. ``frames`` replaces a batch's data, keyed by suite name
+    (its default batch) or ``suite.batch`` (tests use it). ``data_docs`` is accepted and
+    ignored: GX Data Docs are no longer written (they need the network to open);
+    reports/<run>/validation.html is the report."""
+    run_id = run_id or dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    suites = load_suites(settings)
+    batches, skipped, mart_rows, previous = plan_batches(settings, suites, frames)
+    with connect(settings, read_only=True) as con:
+        shared_file_names = inventory.shared_file_names(con, inventory.relations(con))
+    timings["read_data"] = round(time.perf_counter() - started, 3)
+
+    mark = time.perf_counter()
+    gx, context = gx_context()
+    timings["gx_context"] = round(time.perf_counter() - mark, 3)
+
+    mark = time.perf_counter()
+    checks: list[CheckResult] = []
+    rows: dict[str, int] = {}
+    by_suite: dict[str, float] = {}
+    source = None
+    try:
+        if any(b.sql is not None for b in batches):
+            source = gx_duckdb.add_source(context, settings)
+        for suite in dict.fromkeys(b.suite["name"] for b in batches):
+            began = time.perf_counter()
+            for batch in (b for b in batches if b.suite["name"] == suite):
+                found = validate_batch(gx, context, batch, source)
+                checks.extend(found)
+                if batch.frame is not None:
+                    rows[batch.key] = len(batch.frame)
+                elif batch.sql is not None:
+                    n = batch_rows(batch, found, source)
+                    if n is not None:
+                        rows[batch.key] = n
+            by_suite[suite] = round(time.perf_counter() - began, 3)
+            log.info("audit: suite %s checked in %.1f s", suite, by_suite[suite])
+    finally:
+        gx_duckdb.close(source)
+    timings["validate"] = round(time.perf_counter() - mark, 3)
+    timings["suites"] = by_suite
+
+    decision = decide(checks)
+    result = AuditResult(
+        run_id=run_id,
+        decision=decision,
+        checks=checks,
+        rows_checked=rows,
+        skipped=skipped,
+        mart_rows=mart_rows,
+        previous_release=(previous or {}).get("release_id"),
+        created_at=dt.datetime.now().isoformat(timespec="seconds"),
+        shared_file_names=shared_file_names,
+    )
+    timings["total"] = round(time.perf_counter() - started, 3)
+    result.timings = timings
+    write_report(settings, result)
+    log.info(
+        "audit %s: %d checks, %d blocking, %d warnings, %d skipped -> %s (%.1f s)",
+        run_id,
+        len(checks),
+        len(result.blocking),
+        len(result.warnings),
+        len(skipped),
+        decision,
+        timings["total"],
+    )
+    return result
