@@ -4,7 +4,7 @@ Each step takes the settings and plain values (run id, paths) and returns a smal
 that can travel through Airflow's XCom; none of them passes data frames around.
 
 Each event is logged once, where it happens (the ingest logs each file, the audit its
-decision, the publish its release); the steps add no log lines of their own about them.
+decision, the publish its release); the steps log nothing of their own.
 What the caller shows of a step's result (the command line, an Airflow task) comes from
 the dict it returns.
 """
@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
-import logging
 from collections.abc import Callable
 
 from pipelines import audit as audit_mod
@@ -26,8 +24,6 @@ from pipelines import transform as transform_mod
 from pipelines.config import PROJECT_ROOT, Settings, safe_name
 from pipelines.manifest import InputFile, KindRows, Manifest, ValidationSummary
 from pipelines.warehouse import connect, has_table
-
-log = logging.getLogger(__name__)
 
 
 class ReleaseHeld(RuntimeError):
@@ -326,5 +322,4 @@ def run_all(
     done("audit", audit(settings, run_id))
     done("publish", publish(settings, run_id, outcome["audit"]))
     done("report", report(settings, run_id))
-    log.debug(json.dumps(outcome, default=str)[:2000])
     return outcome
