@@ -4,7 +4,6 @@ project has written, and writes the same JSON shape analysts read."""
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
 

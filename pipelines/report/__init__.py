@@ -175,17 +175,25 @@ def build(release_path: Path, folder: Path, run_id: str, history_href: str = "")
     matched = sum(1 for row in reproduction.rows if row[-1].text == "yes") if reproduction else 0
     total = len(reproduction.rows) if reproduction else 0
     info = release_info(release_path, manifest, folder, (matched, total))
-    page = template_env().get_template("figures.html.j2").render(
-        release=info,
-        figures=drawn,
-        reproduction=reproduction,
-        reproduction_summary=(
-            f"{matched} of {total} figures match."
-            + ("" if matched == total else " A small or partial sample is not expected to match.")
-        ),
-        run_id=run_id,
-        history_href=history_href,
-        generated_at=dt.datetime.now().isoformat(timespec="seconds"),
+    page = (
+        template_env()
+        .get_template("figures.html.j2")
+        .render(
+            release=info,
+            figures=drawn,
+            reproduction=reproduction,
+            reproduction_summary=(
+                f"{matched} of {total} figures match."
+                + (
+                    ""
+                    if matched == total
+                    else " A small or partial sample is not expected to match."
+                )
+            ),
+            run_id=run_id,
+            history_href=history_href,
+            generated_at=dt.datetime.now().isoformat(timespec="seconds"),
+        )
     )
     path = folder / "figures.html"
     path.write_text(page, encoding="utf-8")
