@@ -75,9 +75,12 @@ touched as (
 ),
 {% endif %}
 
-requests as (
+requests as not materialized (
 
-    -- Only the current versions written since the last run are normalised.
+    -- Only the current versions written since the last run are normalised. This CTE and
+    -- those built on it up to `batch` are `not materialized`: DuckDB would otherwise
+    -- hold the wide rows of every request in memory because `batch` is read three times
+    -- (the wide rows once; two narrow passes that read only the columns they need).
     select * from {{ ref('int_trace_requests_current') }}
     {% if is_incremental() and not reprocess_all %}
     where load_id in (
@@ -140,7 +143,7 @@ serial_words as (
 
 ),
 
-serial_checked as (
+serial_checked as not materialized (
 
     select
         requests.*,
@@ -152,17 +155,20 @@ serial_checked as (
 
 ),
 
-serial_flagged as (
+serial_flagged as not materialized (
 
     select
         serial_checked.* exclude (is_serial_word_missing),
         (serial_number_key is null or is_serial_word_missing)
             and not is_serial_marked_obliterated as is_serial_missing,
         is_serial_marked_obliterated
-        or exists (
-            select 1 from serial_words
-            where meaning = 'removal' and contains(coalesce(serial_checked.serial_number_key, ''), word)
-        )
+        -- a removal word anywhere in the serial: the words as one list (an uncorrelated
+        -- subquery, computed once), not a correlated `exists`, which made DuckDB buffer
+        -- every wide row for a delim join
+        or coalesce(len(list_filter(
+            (select list(word) from serial_words where meaning = 'removal'),
+            removal_word -> contains(coalesce(serial_number_key, ''), removal_word)
+        )) > 0, false)
         or (
             length(coalesce(serial_match_key, '')) >= 3
             and replace(serial_match_key, left(serial_match_key, 1), '') = ''
@@ -176,7 +182,7 @@ serial_flagged as (
 
 ),
 
-identified as (
+identified as not materialized (
 
     -- The identifiers a trace needs that the request lacks (docs/METHOD.md): a request
     -- is incomplete when the list is not empty. flagged_trace_requests shows the list.
@@ -197,7 +203,7 @@ identified as (
 
 ),
 
-flagged as (
+flagged as not materialized (
 
     select
         identified.*,
@@ -227,7 +233,7 @@ flagged as (
 
 ),
 
-classified as (
+classified as not materialized (
 
     select
         * exclude (result_undetermined_reason),
@@ -297,40 +303,46 @@ carried as (
 
 ),
 
-batch as (
+batch as not materialized (
 
+    -- Not materialized: each use below reads only the columns it needs (the wide rows
+    -- once, in the final select; two narrow passes for the rules that span requests).
     select * from classified
     union all by name
     select * from carried
 
 ),
 {% else %}
-batch as (
+batch as not materialized (
 
     select * from classified
 
 ),
 {% endif %}
 
-deduplicated as (
+repeat_groups as (
 
     -- Of the requests about one recovered firearm, the earliest request (then the
-    -- smallest trace number) is kept; the others are repeat requests.
+    -- smallest trace number) is kept; the others are repeat requests. Decided on three
+    -- narrow columns by a hash aggregate, not by a window over the wide rows (which
+    -- sorted every column of every request and spilled under the memory limit): for each
+    -- firearm requested more than once, the request kept. Request dates are never
+    -- 'infinity' (parsed dates), so the order is that of `order by request_date,
+    -- trace_number` (nulls last); trace numbers are unique in the batch.
     select
-        batch.*,
-        case
-            when repeat_key is null then false
-            else row_number() over (
-                partition by repeat_key
-                order by request_date, trace_number
-            ) > 1
-        end as is_duplicate_request,
-        coalesce(purchase_date, recovery_date) as dealer_match_date
+        repeat_key,
+        arg_min(
+            trace_number,
+            {'request_date': coalesce(request_date, 'infinity'::date), 'trace_number': trace_number}
+        ) as kept_trace_number
     from batch
+    where repeat_key is not null
+    group by repeat_key
+    having count(*) > 1
 
 ),
 
-earliest_listing as (
+listing_bounds as (
 
     select licensee_key, min(snapshot_month) as snapshot_month
     from listings
@@ -338,44 +350,77 @@ earliest_listing as (
 
 ),
 
-matched as (
+dealer_months as (
 
-    -- The snapshot holding the dealer's key that was valid at the purchase (recovery)
-    -- month: the latest on or before it, else the key's earliest.
+    -- The listing valid at the purchase (recovery) month of each dealer and month the
+    -- batch has (far fewer than its requests): the snapshot holding the dealer's key
+    -- that was valid then, the latest on or before it, else the key's earliest. The
+    -- as-of join runs on these pairs, not on the wide rows.
     select
-        deduplicated.*,
-        coalesce(valid_then.snapshot_month, earliest_listing.snapshot_month) as listing_snapshot_month
-    from deduplicated
-    asof left join listings as valid_then
-        on deduplicated.dealer_key = valid_then.licensee_key
-        and date_trunc('month', deduplicated.dealer_match_date)::date >= valid_then.snapshot_month
-    left join earliest_listing
-        on deduplicated.dealer_key = earliest_listing.licensee_key
+        pairs.dealer_key,
+        pairs.dealer_match_month,
+        listings.licensee_key as listed_licensee_key,
+        listings.snapshot_month as listing_snapshot_month,
+        listings.premise_state as source_state,
+        listings.license_number as listing_license_number,
+        coalesce(us_states.is_southwest_border, false) as is_southwest_border_source
+    from (
+        select
+            pairs.dealer_key,
+            pairs.dealer_match_month,
+            coalesce(valid_then.snapshot_month, listing_bounds.snapshot_month) as snapshot_month
+        from (
+            select distinct
+                dealer_key,
+                date_trunc('month', coalesce(purchase_date, recovery_date))::date as dealer_match_month
+            -- (no `where dealer_key is not null`: DuckDB would push it into the scan of
+            -- raw.trace and parse every license number there three times over; a pair
+            -- without a dealer matches no listing and no request joins back to it)
+            from batch
+        ) as pairs
+        asof left join listings as valid_then
+            on pairs.dealer_key = valid_then.licensee_key
+            and pairs.dealer_match_month >= valid_then.snapshot_month
+        left join listing_bounds
+            on pairs.dealer_key = listing_bounds.licensee_key
+    ) as pairs
+    left join listings
+        on pairs.dealer_key = listings.licensee_key
+        and pairs.snapshot_month = listings.snapshot_month
+    left join {{ ref('us_states') }} as us_states
+        on listings.premise_state = us_states.state_code
 
 ),
 
 located as (
 
     select
-        matched.* exclude (dealer_match_date),
+        batch.*,
+        coalesce(
+            repeat_groups.kept_trace_number is not null
+                and repeat_groups.kept_trace_number <> batch.trace_number,
+            false
+        ) as is_duplicate_request,
+        dealer_months.listing_snapshot_month,
         case
-            when matched.dealer_key is null then 'no_dealer'
-            when listings.licensee_key is null then 'dealer_not_in_listing'
+            when batch.dealer_key is null then 'no_dealer'
+            when dealer_months.listed_licensee_key is null then 'dealer_not_in_listing'
             else 'located'
         end as dealer_status,
-        listings.premise_state as source_state,
-        listings.license_number as listing_license_number,
-        coalesce(us_states.is_southwest_border, false) as is_southwest_border_source,
+        dealer_months.source_state,
+        dealer_months.listing_license_number,
+        coalesce(dealer_months.is_southwest_border_source, false) as is_southwest_border_source,
         (select max(loaded_at) from listings) as listing_loaded_at,
         -- when this row was last written (normalised, regrouped or located again):
         -- incremental marts read the rows written since their last run
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as written_at
-    from matched
-    left join listings
-        on matched.dealer_key = listings.licensee_key
-        and matched.listing_snapshot_month = listings.snapshot_month
-    left join {{ ref('us_states') }} as us_states
-        on listings.premise_state = us_states.state_code
+    from batch
+    left join repeat_groups
+        on batch.repeat_key = repeat_groups.repeat_key
+    left join dealer_months
+        on batch.dealer_key = dealer_months.dealer_key
+        and date_trunc('month', coalesce(batch.purchase_date, batch.recovery_date))::date
+            is not distinct from dealer_months.dealer_match_month
 
 )
 
