@@ -372,7 +372,7 @@ def cmd_audit(settings: Settings, args) -> int:
     from pipelines import steps
 
     _require_built(settings)
-    summary = steps.audit(settings, args.run_id or steps.new_run_id())
+    summary = steps.audit(settings, args.run_id or steps.new_run_id(), full=args.full)
     _print_audit(summary)
     return EXIT_OK if summary["decision"] == "publish" else EXIT_HELD
 
@@ -440,7 +440,11 @@ def cmd_run(settings: Settings, args) -> int:
 
     try:
         outcome = steps.run_all(
-            settings, force=args.force, full_refresh=args.full_refresh, on_step=show
+            settings,
+            force=args.force,
+            full_refresh=args.full_refresh,
+            full_audit=getattr(args, "full_audit", False),  # demo runs without it
+            on_step=show,
         )
     except steps.ReleaseHeld as exc:
         shout(
@@ -1073,6 +1077,12 @@ def build_parser() -> argparse.ArgumentParser:
         ["tracepipe run", "tracepipe run --force"],
     )
     _run_flags(p)
+    p.add_argument(
+        "--full-audit",
+        action="store_true",
+        help="audit every row, not only those written since the current release "
+        "(--full-refresh does too)",
+    )
 
     p = _command(
         sub,
@@ -1154,9 +1164,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the Great Expectations suites of expectations/suites/ over what dbt built and "
         "write the validation report to reports/<run>/. Exit status 2: a blocking check "
         "failed and the release would be held.",
-        ["tracepipe audit", "tracepipe audit --run-id before-review"],
+        ["tracepipe audit", "tracepipe audit --run-id before-review", "tracepipe audit --full"],
     )
     p.add_argument("--run-id", type=_run_id, help="name of the run's report folder (default: now)")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="check every row (by default row-level checks look at the rows written since "
+        "the current release's audit, when nothing else changed)",
+    )
 
     p = _command(
         sub,

@@ -156,9 +156,10 @@ def plan(settings: Settings, force: bool = False) -> dict:
     return {"changed": True, "release_id": current, "message": ""}
 
 
-def audit(settings: Settings, run_id: str) -> dict:
-    """The expectation suites over what dbt built (the audit logs its decision)."""
-    result = audit_mod.audit(settings, run_id=safe_name(run_id, "run id"))
+def audit(settings: Settings, run_id: str, full: bool = False) -> dict:
+    """The expectation suites over what dbt built (the audit logs its decision); ``full``
+    checks every row, not only those written since the current release's audit."""
+    result = audit_mod.audit(settings, run_id=safe_name(run_id, "run id"), full=full)
     return summary_of(result.to_dict(), result.report_json, result.report_html)
 
 
@@ -300,12 +301,14 @@ def run_all(
     force: bool = False,
     full_refresh: bool = False,
     on_step: Callable[[str, dict], None] | None = None,
+    full_audit: bool = False,
 ) -> dict:
     """Ingest, plan, transform, audit, publish, report: what the DAG does, without
     Airflow, by the same step functions. Stops after the plan when nothing changed
     since the current release. ``on_step(name, result)`` is called as each step ends
     (the command line shows each result as it comes); a held release raises
-    ``ReleaseHeld`` from the publish step, after ``on_step("audit", ...)``."""
+    ``ReleaseHeld`` from the publish step, after ``on_step("audit", ...)``. A full
+    refresh, or ``full_audit``, audits every row (``audit(full=True)``)."""
     run_id = safe_name(run_id or new_run_id(), "run id")
     outcome: dict = {"run_id": run_id}
 
@@ -319,7 +322,7 @@ def run_all(
     if not done("plan", plan(settings, force=force or full_refresh))["changed"]:
         return outcome
     done("transform", transform(settings, full_refresh=full_refresh))
-    done("audit", audit(settings, run_id))
+    done("audit", audit(settings, run_id, full=full_refresh or full_audit))
     done("publish", publish(settings, run_id, outcome["audit"]))
     done("report", report(settings, run_id))
     return outcome

@@ -4,26 +4,29 @@ A batch is one of a suite's ``meta.batch``/``meta.batches``: the rows of a wareh
 relation or query (left in the warehouse: its SQL and columns, which GX runs there), or a
 frame (a builtin's, or one a caller hands over). ``plan_batches`` groups the
 expectations by batch, skips a batch whose kind was not loaded or whose optional model is
-missing, makes the expectations' ``$query``/``$date`` arguments concrete, and refuses a
-batch that would hold personal-data columns (``SuiteError``). It runs no expectation.
+missing, makes the expectations' ``$query``/``$date`` arguments concrete, refuses a
+batch that would hold personal-data columns (``SuiteError``), and says which checks of a
+batch look at the rows written since the last published audit only (incremental.py).
+It runs no expectation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
 
 from pipelines import privacy
-from pipelines.audit import inventory
+from pipelines.audit import incremental, inventory
 from pipelines.audit.builtins import BUILTINS
 from pipelines.audit.inventory import Context
 from pipelines.audit.results import SkippedBatch
 from pipelines.audit.suites import SuiteError, default_batch, expectation_batch, suite_batches
 from pipelines.config import Settings
+from pipelines.manifest import Manifest
 from pipelines.reference import MART_SCHEMA
 from pipelines.warehouse import connect
 
@@ -41,6 +44,14 @@ class Batch:
     sql: str | None = None
     columns: list[str] = field(default_factory=list)
     n_rows: int | None = None
+    # A batch with ``incremental_by``: the rows written after ``since`` (``new_sql``),
+    # which the checks scoped NEW see; the others see all rows. ``next_watermark`` is the
+    # newest row now, where the next audit starts once this one's release is published.
+    since: str | None = None
+    new_sql: str | None = None
+    next_watermark: str | None = None
+    scopes: dict[str, str] = field(default_factory=dict)  # check -> incremental.NEW / ALL
+    digests: dict[str, str] = field(default_factory=dict)  # check -> incremental.args_digest
 
     @property
     def key(self) -> str:
@@ -132,6 +143,31 @@ def _plan_sql(batch: Batch, ctx: Context) -> None:
         )
 
 
+def _plan_rows(batch: Batch, ctx: Context, increments: incremental.Plan) -> None:
+    """Which rows each of the batch's checks sees: the rows written since the watermark
+    (a row-local check that passed in the published audit), or all of them."""
+    suite = batch.suite["name"]
+    for spec in batch.expectations:
+        batch.digests[spec["meta"]["check"]] = incremental.args_digest(spec)
+    column = batch.spec.get("incremental_by")
+    if batch.sql is not None and column:
+        written = (
+            f"select * from {batch.spec['relation']}" if "relation" in batch.spec else batch.sql
+        )
+        batch.next_watermark = incremental.watermark(ctx.con, written, column)
+        batch.since = increments.since(batch.key, batch.spec)
+        if batch.since is not None:
+            new = incremental.new_rows_sql(written, column, batch.since)
+            if "relation" in batch.spec:
+                columns = ", ".join(f'"{c}"' for c in batch.spec["columns"])
+                new = f"select {columns} from ({new}) as n"
+            batch.new_sql = new
+    for spec in batch.expectations:
+        batch.scopes[spec["meta"]["check"]] = (
+            increments.scope(suite, spec, batch.since) if batch.new_sql else incremental.ALL
+        )
+
+
 def _read_batch(batch: Batch, ctx: Context) -> pd.DataFrame:
     spec = batch.spec
     if "relation" in spec or "query" in spec:
@@ -153,12 +189,22 @@ def _guard_personal_data(batch: Batch, frame: pd.DataFrame) -> None:
         )
 
 
+class Planned(NamedTuple):
+    batches: list[Batch]
+    skipped: list[SkippedBatch]
+    mart_rows: dict[str, int]
+    previous: Manifest | None  # the current release's manifest
+    increments: incremental.Plan
+
+
 def plan_batches(
     settings: Settings,
     suites: list[dict],
     frames: dict[str, pd.DataFrame] | None = None,
-) -> tuple[list[Batch], list[SkippedBatch], dict[str, int], dict | None]:
-    """Read every batch's frame (one read-only connection) and decide what to skip."""
+    full: bool = False,
+) -> Planned:
+    """Read every batch's frame (one read-only connection), decide what to skip, and
+    which rows each check sees (all of them with ``full``)."""
     frames = frames or {}
     batches: list[Batch] = []
     for suite in suites:
@@ -184,6 +230,7 @@ def plan_batches(
             previous=previous,
             reconciled=set(),
         )
+        increments = incremental.plan(settings, con, relations, previous, full=full)
         # Builtins last: mart coverage needs to know which reconciliations will run.
         for batch in sorted(batches, key=lambda b: "builtin" in b.spec):
             override = frames.get(batch.key)
@@ -208,6 +255,7 @@ def plan_batches(
                     batch.frame = _plain(frame) if override is not None else frame
                 for expectation in batch.expectations:
                     expectation["kwargs"] = _resolve(expectation.get("kwargs", {}), con)
+                _plan_rows(batch, ctx, increments)
                 reconciles = batch.spec.get("reconciles") or []
                 ctx.reconciled.update([reconciles] if isinstance(reconciles, str) else reconciles)
             except SuiteError:
@@ -216,4 +264,4 @@ def plan_batches(
                 batch.missing = f"{type(exc).__name__}: {exc}"[:400]
             ready.append(batch)
         mart_rows = ctx.mart_rows
-    return ready, skipped, mart_rows, previous
+    return Planned(ready, skipped, mart_rows, previous, increments)

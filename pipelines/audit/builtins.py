@@ -25,9 +25,9 @@ MIN_PERSONAL_VALUE_LENGTH = 5
 
 def volume(ctx: Context) -> pd.DataFrame:
     """One row per mart and per source: rows now against the current release."""
-    previous = ctx.previous or {}
-    before_marts = previous.get("marts") or {}
-    before_sources = {k: v.get("loaded") for k, v in (previous.get("rows_by_kind") or {}).items()}
+    previous = ctx.previous
+    before_marts = previous.marts if previous else {}
+    before_sources = {k: v.loaded for k, v in previous.rows_by_kind.items()} if previous else {}
     rows = []
     for layer, now, before in (
         ("mart", ctx.mart_rows, before_marts),

@@ -8,12 +8,12 @@ Reads only; it checks nothing and decides nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import duckdb
 
 from pipelines.config import Settings
+from pipelines.manifest import Manifest, ManifestError
 from pipelines.reference import MART_SCHEMA
 
 
@@ -24,7 +24,7 @@ class Context:
     relations: set[str]
     loaded: dict[str, int]
     mart_rows: dict[str, int]
-    previous: dict | None
+    previous: Manifest | None
     reconciled: set[str]
 
 
@@ -71,10 +71,10 @@ def shared_file_names(con: duckdb.DuckDBPyConnection, relations: set[str]) -> li
     return [r[0] for r in rows]
 
 
-def previous_manifest(settings: Settings) -> dict | None:
-    """The manifest of the release analysts see now (what this run would replace)."""
-    path = settings.current_link / "manifest.json"
+def previous_manifest(settings: Settings) -> Manifest | None:
+    """The manifest of the release analysts see now (what this run would replace), or
+    None when there is none or it cannot be read."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        return Manifest.read(settings.current_link)
+    except (OSError, ManifestError):
         return None

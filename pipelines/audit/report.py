@@ -120,10 +120,58 @@ def _suite(suites: dict[str, dict], name: str) -> dict:
     )  # fmt: skip
 
 
+def rows_section(result: AuditResult) -> str:
+    """The page's section on which rows were checked: new rows since the watermark of the
+    audit that published the current release, or all rows, and why (incremental.py)."""
+    from markupsafe import escape
+
+    state = result.incremental
+    if not state:
+        return ""
+    if state.get("mode") == "new rows":
+        lead = (
+            "Row-level checks looked at the rows written since the audit that published "
+            f"release {state.get('since_release')} (run {state.get('since_run')}); checks "
+            "that span rows (uniqueness, minimum, maximum, shares, counts, reconciliations, "
+            "lineage, the marts) looked at all rows."
+        )
+    else:
+        lead = f"Every check looked at all rows: {state.get('reason') or 'a full audit'}."
+    rows = []
+    for key, scope in sorted(result.batch_scopes.items()):
+        if scope.get("rows") == "new":
+            seen = f"new rows since {scope.get('since')}"
+            n = scope.get("new_rows")
+        else:
+            seen, n = "all rows", scope.get("all_rows")
+        rows.append(
+            f'<tr><td>{escape(key)}</td><td>{escape(seen)}</td><td class="n">{_num(n)}</td>'
+            f'<td class="n">{_num(scope.get("all_rows"))}</td>'
+            f'<td class="n">{_num(scope.get("checks_on_new_rows"))}</td>'
+            f'<td class="n">{_num(scope.get("checks_on_all_rows"))}</td>'
+            f'<td class="mono">{escape(scope.get("next_watermark") or "")}</td></tr>'
+        )
+    table = (
+        '<table class="aligned"><thead><tr><th>batch</th><th>checked over</th>'
+        '<th class="n">rows checked</th><th class="n">rows in all</th>'
+        '<th class="n">checks on new rows</th><th class="n">checks on all rows</th>'
+        "<th>next watermark</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        if rows
+        else ""
+    )
+    return (
+        '<h2 id="rows-scope">New rows or all rows</h2>'
+        f"<p>{escape(lead)} The next audit starts from the watermarks below once this "
+        "audit's release is published; a held audit moves nothing, so the rows it failed "
+        f"on are checked again.</p>{table}"
+    )
+
+
 def render_html(result: AuditResult, extra_sections: str = "", history_href: str = "") -> str:
     """The validation page (templates/validation.html.j2): failures and warnings first,
     each with its examples (key, file, row, column, masked value); then every check
-    folded by suite, with a filter. ``history_href`` links the release history."""
+    folded by suite, with a filter; then which rows were checked (``rows_section``).
+    ``history_href`` links the release history."""
     import markupsafe
 
     taken: set[str] = set()
@@ -185,7 +233,7 @@ def render_html(result: AuditResult, extra_sections: str = "", history_href: str
             num=_num,
             short=short,
             history_href=history_href,
-            extra_sections=markupsafe.Markup(extra_sections),
+            extra_sections=markupsafe.Markup(rows_section(result) + extra_sections),
             timings=timings,
         )
     )

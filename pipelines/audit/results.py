@@ -55,6 +55,12 @@ class CheckResult:
     # row's key, e.g. its trace number), file, row (its number in the file), column,
     # value (personal data masked)}; any may be None when the batch does not carry it.
     example_rows: list[dict] = field(default_factory=list)
+    # The rows it looked at: "all", or "new" (those written since the watermark of the
+    # audit that published the current release; ``AuditResult.batch_scopes`` says which).
+    scope: str = "all"
+    # The expectation as it ran (type and resolved arguments, incremental.args_digest):
+    # a later audit checks only new rows when this one passed with the same digest.
+    args_digest: str = ""
 
     def __post_init__(self) -> None:
         if not self.example_rows:
@@ -112,6 +118,12 @@ class AuditResult:
     report_html: str = ""
     # Names that two loaded files share: a retract command names such a file by its load.
     shared_file_names: list[str] = field(default_factory=list)
+    # Whether checks looked at new rows or all rows, and why (incremental.Plan.to_dict,
+    # with the watermarks the next audit starts from once this release is published).
+    incremental: dict = field(default_factory=dict)
+    # Per batch with ``incremental_by``: {rows ("new" or "all"), since, new_rows,
+    # all_rows, checks_on_new_rows, checks_on_all_rows, next_watermark}.
+    batch_scopes: dict[str, dict] = field(default_factory=dict)
 
     @property
     def blocking(self) -> list[CheckResult]:
@@ -154,6 +166,8 @@ class AuditResult:
             "data_docs": self.data_docs,
             "data_docs_error": self.data_docs_error,
             "timings": self.timings,
+            "incremental": self.incremental,
+            "batch_scopes": self.batch_scopes,
             "skipped": [asdict(s) for s in self.skipped],
             "checks": [{**asdict(c), "status": c.status} for c in self.checks],
         }
