@@ -245,6 +245,13 @@ def test_row_local_types_are_named_and_a_share_is_not_row_local():
     )
     for kind in incremental.SPANS_ROWS:
         assert not incremental.row_local({"type": kind, "kwargs": {}}), kind
+    # A value set read by a query without an order is the same check in any order.
+    one = {"type": "expect_column_values_to_be_in_set", "kwargs": {"value_set": ["b", "a"]}}
+    other = {"type": "expect_column_values_to_be_in_set", "kwargs": {"value_set": ["a", "b"]}}
+    assert incremental.args_digest(one) == incremental.args_digest(other)
+    assert incremental.args_digest(one) != incremental.args_digest(
+        {**one, "kwargs": {"value_set": ["a", "c"]}}
+    )
     # Every type the project's suites use is placed on one side or the other.
     used = set()
     for path in (Path(__file__).parents[1] / "expectations" / "suites").glob("*.json"):

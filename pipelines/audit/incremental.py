@@ -106,10 +106,12 @@ def row_local(spec: dict) -> bool:
 
 
 def args_digest(spec: dict) -> str:
-    """The expectation as it runs (type and resolved arguments): equal digests, same check."""
-    text = json.dumps(
-        {"type": spec.get("type"), "kwargs": spec.get("kwargs") or {}}, sort_keys=True, default=str
-    )
+    """The expectation as it runs (type and resolved arguments): equal digests, same check.
+    A value set is a set: its order (a ``$query`` without one) does not count."""
+    kwargs = dict(spec.get("kwargs") or {})
+    if isinstance(kwargs.get("value_set"), list):
+        kwargs["value_set"] = sorted(kwargs["value_set"], key=lambda v: (str(type(v)), str(v)))
+    text = json.dumps({"type": spec.get("type"), "kwargs": kwargs}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
