@@ -40,6 +40,9 @@ The modules, in the order an audit uses them:
 - ``inventory``: what the warehouse and the current release hold (``Context``);
 - ``builtins``: the built-in batches' frames;
 - ``batches``: plan and read each batch, skip what does not apply, guard personal data;
+- ``incremental``: which checks look at the rows written since the audit that published
+  the current release (row-local checks of a batch with ``incremental_by``), and when
+  every row is checked instead;
 - ``gx_runner``: run the expectations through GX (SQL on DuckDB, or pandas);
 - ``examples``: examples of a failure's rows and the files they came from;
 - ``results``: ``CheckResult``, ``SkippedBatch``, ``AuditResult``, ``read_summary``;
