@@ -4,6 +4,13 @@ dbt runs in a child process: when it ends, its DuckDB connection and file lock a
 for certain, whatever dbt-duckdb caches, so the next step can open the warehouse.
 Results are read from dbt's own ``run_results.json``.
 
+dbt starts from what it kept: its partial parse (``partial_parse.msgpack`` in the target
+folder) stays valid from one run to the next, and from one data folder to another, as
+the profile names the warehouse by its file name (dbt runs in the warehouse's folder);
+and the unit tests, which test the SQL and not the data, run once for each version of
+the dbt project: a build whose code passed them already (``unit_tests.json``) leaves
+them out, and says so.
+
 Progress: dbt writes its events as JSON lines (``--log-format json``); each node that
 finishes is logged at INFO as it finishes (``dbt 12/178 success model stg_trace``), so a
 build of many nodes is never silent. dbt cannot wait for the warehouse's file lock (it
@@ -20,6 +27,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.config import Settings
@@ -56,7 +64,9 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     if settings.pii_key_file:
         key_source["TRACEPIPE_PII_KEY_FILE"] = settings.pii_key_file
     return {
-        "TRACEPIPE_WAREHOUSE": str(settings.warehouse_path),
+        # by its name, dbt running in its folder: dbt's partial parse hashes the profile,
+        # so one path for every data folder keeps the parse valid across them
+        "TRACEPIPE_WAREHOUSE": settings.warehouse_path.name,
         "TRACEPIPE_DATA_DIR": str(settings.data_dir),
         **key_source,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -136,6 +146,61 @@ def macros_checksum(settings: Settings) -> str:
     return digest.hexdigest()
 
 
+def dbt_vars(settings: Settings) -> dict[str, str]:
+    return {
+        "macros_checksum": macros_checksum(settings),
+        # the key's public id: a new key makes the models hash purchasers again
+        "purchaser_key_id": key_id(pii_key(settings)),
+    }
+
+
+UNIT_TESTS_FILE = "unit_tests.json"
+_NOT_CODE = {"target", "logs", "dbt_packages"}
+
+
+def code_checksum(settings: Settings) -> str:
+    """A checksum of what dbt's unit tests test: every file of the dbt project (models,
+    macros, seeds, tests, the project file), the plugin that gives dbt its functions,
+    dbt's version and the variables a build passes."""
+    from dbt.version import __version__ as dbt_version
+
+    from pipelines import dbt_plugin
+
+    digest = hashlib.sha256(f"dbt {dbt_version}\0".encode())
+    digest.update(json.dumps(dbt_vars(settings), sort_keys=True).encode())
+    digest.update(Path(dbt_plugin.__file__).read_bytes())
+    root = settings.dbt_project_dir
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and relative.parts[0] not in _NOT_CODE:
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def unit_tests_passed(settings: Settings, checksum: str) -> str | None:
+    """When the unit tests last passed for this version of the code, or None."""
+    try:
+        state = json.loads((settings.dbt_target_dir / UNIT_TESTS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return state.get("passed_at") if state.get("code_checksum") == checksum else None
+
+
+def record_unit_tests(settings: Settings, checksum: str, result: TransformResult) -> None:
+    passed = sorted(node for node, status, _ in result.timings if node.startswith("unit_test."))
+    if not passed:
+        return
+    state = {
+        "code_checksum": checksum,
+        "passed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "unit_tests": passed,
+    }
+    path = settings.dbt_target_dir / UNIT_TESTS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
 def run_dbt(settings: Settings, *args: str) -> TransformResult:
     """Run one dbt command (``build``, ``test``, ``parse``...) against the warehouse."""
     settings.ensure_dirs()
@@ -143,13 +208,7 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
         dbt_executable(),
         *args,
         "--vars",
-        json.dumps(
-            {
-                "macros_checksum": macros_checksum(settings),
-                # the key's public id: a new key makes the models hash purchasers again
-                "purchaser_key_id": key_id(pii_key(settings)),
-            }
-        ),
+        json.dumps(dbt_vars(settings)),
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
@@ -166,6 +225,7 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     proc = subprocess.Popen(
         [*argv, "--log-format", "json"],
         env={**os.environ, **dbt_env(settings)},
+        cwd=settings.warehouse_path.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -206,10 +266,18 @@ def transform(settings: Settings, full_refresh: bool = False) -> TransformResult
     # dbt fails at once on a held file lock: wait for it here, as every step does.
     with connect(settings):
         pass
-    result = run_dbt(settings, "build", *(["--full-refresh"] if full_refresh else []))
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    checksum = code_checksum(settings)
+    passed_at = unit_tests_passed(settings, checksum)
+    if passed_at:
+        log.info("dbt unit tests: passed on %s for this code, not run again", passed_at)
+        args += ["--exclude-resource-type", "unit_test"]
+    result = run_dbt(settings, *args)
     if not result.success:
         raise TransformFailed(
             "dbt build failed; nothing was published:\n  " + "\n  ".join(result.failures)
         )
+    if not passed_at:
+        record_unit_tests(settings, checksum, result)
     log.info("dbt build: %s", ", ".join(f"{v} {k}" for k, v in sorted(result.nodes.items())))
     return result

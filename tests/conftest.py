@@ -18,9 +18,21 @@ from exports import trace_row, write_export  # noqa: E402
 
 from pipelines.config import Settings  # noqa: E402
 
+# What the session's first dbt build left in its target folder: dbt's partial parse and
+# the record that the unit tests passed for this code (pipelines.transform). Every new
+# data folder starts with them, as a second build in one data folder would.
+DBT_STATE_FILES = ("partial_parse.msgpack", "unit_tests.json")
+_dbt_state: dict[str, bytes] = {}
+
 
 def make_settings(root: Path) -> Settings:
-    return Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), "TRACEPIPE_PII_KEY": "test-key"})
+    settings = Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), "TRACEPIPE_PII_KEY": "test-key"})
+    target = settings.dbt_target_dir
+    if _dbt_state and not (target / DBT_STATE_FILES[0]).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        for name, content in _dbt_state.items():
+            (target / name).write_bytes(content)
+    return settings
 
 
 @pytest.fixture
@@ -153,7 +165,15 @@ def built(tmp_path_factory) -> Settings:
     s.ensure_landing()
     land_sample(s)
     steps.run_all(s)
+    for name in DBT_STATE_FILES:
+        _dbt_state[name] = (s.dbt_target_dir / name).read_bytes()
     return s
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_state(built: Settings) -> None:
+    """The first build of the session parses the dbt project and runs its unit tests;
+    later builds start from its partial parse and leave the unit tests out."""
 
 
 @pytest.fixture

@@ -57,10 +57,28 @@ def test_parquet_copy_matches_the_duckdb_mart(built):
     )
 
 
-def test_dbt_unit_tests_run_and_pass(built):
-    result = run_dbt(built, "test", "--select", "test_type:unit")
-    assert result.success, result.failures
-    assert result.nodes.get("pass", 0) >= 3
+def test_dbt_unit_tests_run_once_for_each_version_of_the_code(built_copy):
+    """The session's first build ran the unit tests and recorded it; a build of the same
+    code leaves them out, and a build of other code runs them again."""
+    import json
+
+    from pipelines import transform
+
+    state_file = built_copy.dbt_target_dir / transform.UNIT_TESTS_FILE
+    state = json.loads(state_file.read_text())
+    assert state["code_checksum"] == transform.code_checksum(built_copy)
+    assert len(state["unit_tests"]) >= 10, state
+    assert all(name.startswith("unit_test.tracepipe.") for name in state["unit_tests"])
+
+    again = transform.transform(built_copy)
+    assert again.success
+    assert not [node for node, _, _ in again.timings if node.startswith("unit_test.")]
+
+    state_file.write_text(json.dumps({**state, "code_checksum": "other code"}))
+    changed = transform.transform(built_copy)
+    ran = sorted(node for node, status, _ in changed.timings if node.startswith("unit_test."))
+    assert ran == state["unit_tests"]
+    assert json.loads(state_file.read_text())["code_checksum"] == state["code_checksum"]
 
 
 def test_dbt_unit_test_fails_when_the_rule_is_broken(built_copy, tmp_path):
