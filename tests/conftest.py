@@ -25,14 +25,20 @@ DBT_STATE_FILES = ("partial_parse.msgpack", "unit_tests.json")
 _dbt_state: dict[str, bytes] = {}
 
 
+class _Settings(Settings):
+    """Settings whose data folder, when made, starts with the session's dbt state."""
+
+    def ensure_dirs(self) -> None:
+        super().ensure_dirs()
+        target = self.dbt_target_dir
+        if _dbt_state and not (target / DBT_STATE_FILES[0]).exists():
+            for name, content in _dbt_state.items():
+                (target / name).write_bytes(content)
+
+
 def make_settings(root: Path) -> Settings:
     settings = Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), "TRACEPIPE_PII_KEY": "test-key"})
-    target = settings.dbt_target_dir
-    if _dbt_state and not (target / DBT_STATE_FILES[0]).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        for name, content in _dbt_state.items():
-            (target / name).write_bytes(content)
-    return settings
+    return _Settings(**settings.__dict__)
 
 
 @pytest.fixture
