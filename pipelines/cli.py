@@ -497,9 +497,8 @@ def _last_dag_run_id(settings: Settings, dag_id: str) -> int:
 
     from pipelines import orchestration
 
-    url = orchestration.airflow_env(settings).get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
-    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
-    if not path or not Path(path).exists():
+    path = orchestration.sqlite_path(settings)
+    if path is None or not path.exists():
         return 0
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:

@@ -60,12 +60,81 @@ def _run(settings: Settings, *args: str, capture: bool = False) -> subprocess.Co
     )
 
 
+# What ``migrate`` last left in the metadata database: Airflow's version and the
+# database's revision. Beside the SQLite file, in the Airflow home.
+MIGRATED_STAMP = "tracepipe-migrated.json"
+
+
+def sqlite_path(settings: Settings) -> Path | None:
+    """The metadata database's file when it is the embedded SQLite one, else None."""
+    url = airflow_env(settings).get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
+
+
+def _database_state(path: Path) -> tuple[str, bool] | None:
+    """The SQLite metadata database's migration revision, and whether the warehouse
+    pool exists with its one slot; None when the file is missing or not Airflow's."""
+    import sqlite3
+
+    if not path.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        (revision,) = con.execute("select version_num from alembic_version").fetchone()
+        pool = con.execute(
+            "select slots from slot_pool where pool = ?", [WAREHOUSE_POOL]
+        ).fetchone()
+        return str(revision), pool is not None and pool[0] == 1
+    except (sqlite3.Error, TypeError):
+        return None
+    finally:
+        con.close()
+
+
+def _airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow")
+
+
+def is_migrated(settings: Settings) -> bool:
+    """True when the embedded SQLite database is the one ``migrate`` last finished for
+    the installed Airflow: same Airflow version, same revision, the pool in place. Any
+    other database (PostgreSQL in the deployment) is never assumed migrated."""
+    path = sqlite_path(settings)
+    if path is None:
+        return False
+    state = _database_state(path)
+    try:
+        stamp = json.loads((path.parent / MIGRATED_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        state is not None
+        and state[1]
+        and stamp.get("revision") == state[0]
+        and stamp.get("airflow") == _airflow_version()
+    )
+
+
 def migrate(settings: Settings) -> None:
-    """Create or upgrade the metadata database (idempotent)."""
+    """Create or upgrade the metadata database and its pool (idempotent). Skipped, as
+    it takes seconds, when the embedded database is already the one the installed
+    Airflow migrated (``is_migrated``)."""
+    if is_migrated(settings):
+        return
     proc = _run(settings, "db", "migrate", capture=True)
     if proc.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout}\n{proc.stderr}")
     ensure_pool(settings)
+    path = sqlite_path(settings)
+    state = _database_state(path) if path is not None else None
+    if path is not None and state is not None:
+        stamp = {"airflow": _airflow_version(), "revision": state[0]}
+        (path.parent / MIGRATED_STAMP).write_text(json.dumps(stamp) + "\n", encoding="utf-8")
 
 
 def ensure_pool(settings: Settings) -> None:

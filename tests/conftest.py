@@ -182,6 +182,37 @@ def dbt_state(built: Settings) -> None:
     later builds start from its partial parse and leave the unit tests out."""
 
 
+@pytest.fixture(scope="session")
+def migrated_airflow(tmp_path_factory) -> Path:
+    """One Airflow metadata database migrated for the session (with the warehouse pool
+    and the stamp that lets ``orchestration.migrate`` skip it): the Airflow tests start
+    from copies of it instead of migrating their own."""
+    from pipelines import orchestration
+
+    s = make_settings(tmp_path_factory.mktemp("airflow") / "data")
+    s.ensure_dirs()
+    orchestration.migrate(s)
+    assert orchestration.is_migrated(s)
+    return s.airflow_home
+
+
+def with_migrated_airflow(settings: Settings, migrated: Path) -> Settings:
+    """``settings`` whose Airflow home holds a copy of the session's migrated database."""
+    from pipelines import orchestration
+
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    for name in ("airflow.db", orchestration.MIGRATED_STAMP):
+        shutil.copy2(migrated / name, settings.airflow_home / name)
+    assert orchestration.is_migrated(settings)
+    return settings
+
+
+@pytest.fixture
+def airflow_settings(settings: Settings, migrated_airflow: Path) -> Settings:
+    """An empty data folder whose Airflow metadata database is migrated already."""
+    return with_migrated_airflow(settings, migrated_airflow)
+
+
 @pytest.fixture
 def built_copy(built: Settings, tmp_path: Path) -> Settings:
     """A private copy of the built data folder, for tests that change it."""

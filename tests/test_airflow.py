@@ -3,6 +3,7 @@ in-process on a SQLite metadata database, while an analyst reads the published m
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_ORIGIN, land_sample
+from conftest import SAMPLE_ORIGIN, land_sample, make_settings, with_migrated_airflow
 
 from pipelines import orchestration, publish
 from pipelines.config import PROJECT_ROOT
@@ -93,16 +94,37 @@ def test_every_dag_imports_fast_and_is_wired_as_designed(settings):
     assert set(dags["partner_export"]["tasks"]) == {"export_shared_marts"}
 
 
-@pytest.mark.slow
-def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(settings):
-    land_sample(settings)
-    first = orchestration.run_dag(settings, capture=True)
-    assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
-    release = publish.current_release(settings)
-    assert release is not None
+FFL_SAMPLE = PROJECT_ROOT / "tests" / "data" / "0124-ffl-list-sample.txt"
 
-    # Analysts hold the published file open while the pipeline runs again: one in
-    # Python, one in the duckdb shell (the duckdb-cli package, pinned to the same version).
+
+def _ran(proc: subprocess.CompletedProcess) -> str:
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    return output
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory, migrated_airflow) -> dict:
+    """One data folder under Airflow, every DAG run in turn (each run costs an Airflow
+    start, a dbt build and an audit); the tests read its chapters.
+
+    1. The sample and ATF's licensee listing through trace_pipeline.
+    2. trace_pipeline again, while analysts hold the published file open: one in Python,
+       one in the duckdb shell (the duckdb-cli package, pinned to the same version).
+    3. partner_export; 4. licensee_listing on the next monthly listing; 5. landing_watch
+       on a new export."""
+    settings = make_settings(tmp_path_factory.mktemp("airflow_story") / "data")
+    settings.ensure_dirs()
+    settings.ensure_landing()
+    with_migrated_airflow(settings, migrated_airflow)
+    seen: dict = {"settings": settings}
+
+    land_sample(settings)
+    shutil.copy(FFL_SAMPLE, settings.landing_dir / "licensees" / "0124-ffl-list.txt")
+    seen["first_output"] = _ran(orchestration.run_dag(settings, "trace_pipeline", capture=True))
+    seen["first_release"] = publish.current_release(settings)
+    seen["first_events"] = _asset_events(settings, "tracepipe_published_release")
+
     database = settings.current_link / "marts.duckdb"
     reader = duckdb.connect(str(database), read_only=True)
     shell = subprocess.Popen(
@@ -117,27 +139,60 @@ def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(settings):
             (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0]
             + "\n"
         )
-        second = orchestration.run_dag(settings, capture=True)
-        assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
-        rows = reader.execute(
+        seen["second_output"] = _ran(orchestration.run_dag(settings, capture=True))
+        seen["reader_rows"] = reader.execute(
             "select recovery_year, n_traced from origin_by_year order by 1"
         ).fetchall()
-        shell_out, shell_err = shell.communicate(
+        seen["shell_out"], seen["shell_err"] = shell.communicate(
             "select recovery_year, n_traced from origin_by_year order by 1;\n", timeout=60
         )
+        seen["shell_code"] = shell.returncode
     finally:
         reader.close()
         if shell.poll() is None:
             shell.kill()
-    assert shell.returncode == 0, shell_err
-    assert shell_out.split() == ["recovery_year,n_traced"] + [
+    seen["second_release"] = publish.current_release(settings)
+    seen["second_releases"] = publish.list_releases(settings)
+
+    seen["export_output"] = _ran(orchestration.run_dag(settings, "partner_export", capture=True))
+    seen["export_folder"] = settings.data_dir / "exports" / seen["second_release"]
+
+    # ATF's next monthly listing: the licensee DAG loads it and publishes a release
+    lines = FFL_SAMPLE.read_bytes().splitlines(keepends=True)
+    (settings.landing_dir / "licensees" / "0224-ffl-list.txt").write_bytes(b"".join(lines[:-1]))
+    seen["monthly_output"] = _ran(orchestration.run_dag(settings, "licensee_listing", capture=True))
+    seen["monthly_release"] = publish.current_release(settings)
+    seen["monthly_events"] = _asset_events(settings, "tracepipe_published_release")
+    con = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
+    try:
+        seen["listing_months"] = con.execute("select count(*) from licensees_by_month").fetchall()[
+            0
+        ][0]
+    finally:
+        con.close()
+
+    # a new export lands: the watch sees it and emits the landed Asset
+    (settings.landing_dir / "trace" / "trace_new.csv").write_text(
+        (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0] + "\n"
+    )
+    seen["watch_output"] = _ran(orchestration.run_dag(settings, "landing_watch", capture=True))
+    seen["watch_states"] = _states(settings, "landing_watch")
+    seen["landed_events"] = _asset_events(settings, "tracepipe_landed_exports")
+    return seen
+
+
+@pytest.mark.slow
+def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(story):
+    assert story["first_release"] is not None
+    assert story["shell_code"] == 0, story["shell_err"]
+    assert story["shell_out"].split() == ["recovery_year,n_traced"] + [
         f"{y},{v[0]}" for y, v in sorted(SAMPLE_ORIGIN.items())
     ]
-    assert {y: n for y, n in rows} == {y: v[0] for y, v in SAMPLE_ORIGIN.items()}
-    assert publish.current_release(settings) != release
-    assert len(publish.list_releases(settings)) == 2
-    output = second.stdout + second.stderr
-    assert "DOE, JOHN" not in output and "1980-01-02" not in output
+    assert {y: n for y, n in story["reader_rows"]} == {y: v[0] for y, v in SAMPLE_ORIGIN.items()}
+    assert story["second_release"] != story["first_release"]
+    assert len(story["second_releases"]) == 2
+    for output in (story["first_output"], story["second_output"]):
+        assert "DOE, JOHN" not in output and "1980-01-02" not in output
 
 
 def _states(settings, dag_id: str) -> dict[str, tuple[str, int]]:
@@ -161,10 +216,13 @@ def _states(settings, dag_id: str) -> dict[str, tuple[str, int]]:
 
 
 @pytest.mark.slow
-def test_a_reader_holding_the_warehouse_makes_a_writer_retry_then_succeed(settings, monkeypatch):
+def test_a_reader_holding_the_warehouse_makes_a_writer_retry_then_succeed(
+    airflow_settings, monkeypatch
+):
     import threading
     import time
 
+    settings = airflow_settings
     land_sample(settings)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     duckdb.connect(str(settings.warehouse_path)).close()
@@ -200,48 +258,25 @@ def _asset_events(settings, name: str) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_every_dag_runs_end_to_end_and_the_assets_carry_the_release(settings):
-    import shutil
-
-    land_sample(settings)
-    sample = PROJECT_ROOT / "tests" / "data" / "0124-ffl-list-sample.txt"
-    shutil.copy(sample, settings.landing_dir / "licensees" / "0124-ffl-list.txt")
-    first = orchestration.run_dag(settings, "trace_pipeline", capture=True)
-    assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
-    release = publish.current_release(settings)
+def test_every_dag_runs_end_to_end_and_the_assets_carry_the_release(story):
     # dbt is visible in the transform task's log: its slowest nodes, one line each
-    assert "dbt slow: model.tracepipe." in first.stdout + first.stderr
-    (event,) = _asset_events(settings, "tracepipe_published_release")
-    assert event["extra"]["release_id"] == release and event["dag"] == "trace_pipeline"
+    assert "dbt slow: model.tracepipe." in story["first_output"]
+    (event,) = story["first_events"]
+    assert event["extra"]["release_id"] == story["first_release"]
+    assert event["dag"] == "trace_pipeline"
 
-    export = orchestration.run_dag(settings, "partner_export", capture=True)
-    assert export.returncode == 0, (export.stdout + export.stderr)[-4000:]
-    folder = settings.data_dir / "exports" / release
+    folder = story["export_folder"]
     assert (folder / "README.txt").exists()
     assert (folder / "shared_origin_by_year.csv").read_text().startswith("recovery_year,")
 
-    # ATF's next monthly listing: the licensee DAG loads it and publishes a release
-    lines = sample.read_bytes().splitlines(keepends=True)
-    (settings.landing_dir / "licensees" / "0224-ffl-list.txt").write_bytes(b"".join(lines[:-1]))
-    monthly = orchestration.run_dag(settings, "licensee_listing", capture=True)
-    assert monthly.returncode == 0, (monthly.stdout + monthly.stderr)[-4000:]
-    assert publish.current_release(settings) != release
-    events = _asset_events(settings, "tracepipe_published_release")
-    assert [e["dag"] for e in events] == ["trace_pipeline", "licensee_listing"]
-    con = duckdb.connect(str(settings.current_link / "marts.duckdb"), read_only=True)
-    try:
-        months = con.execute("select count(*) from licensees_by_month").fetchall()[0][0]
-    finally:
-        con.close()
-    assert months == 2
-
-    # a new export lands: the watch sees it and emits the landed Asset
-    (settings.landing_dir / "trace" / "trace_new.csv").write_text(
-        (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0] + "\n"
-    )
-    watch = orchestration.run_dag(settings, "landing_watch", capture=True)
-    assert watch.returncode == 0, (watch.stdout + watch.stderr)[-4000:]
-    assert _states(settings, "landing_watch")["new_exports_landed"][0] == "success"
-    assert [e["dag"] for e in _asset_events(settings, "tracepipe_landed_exports")] == [
-        "landing_watch"
+    assert story["monthly_release"] != story["second_release"]
+    assert [e["dag"] for e in story["monthly_events"]] == [
+        "trace_pipeline",
+        "trace_pipeline",
+        "licensee_listing",
     ]
+    assert story["monthly_events"][-1]["extra"]["release_id"] == story["monthly_release"]
+    assert story["listing_months"] == 2
+
+    assert story["watch_states"]["new_exports_landed"][0] == "success"
+    assert [e["dag"] for e in story["landed_events"]] == ["landing_watch"]

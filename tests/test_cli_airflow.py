@@ -5,16 +5,18 @@ audit's reasons, once."""
 from __future__ import annotations
 
 import pytest
-from conftest import land_sample
+from conftest import with_migrated_airflow
 from exports import trace_row, write_export
 
-from pipelines import cli, publish, steps
+from pipelines import cli, publish
 
 
 @pytest.mark.slow
-def test_a_release_held_under_airflow_exits_held_with_the_reasons(settings, monkeypatch, capsys):
-    land_sample(settings)
-    steps.run_all(settings)
+def test_a_release_held_under_airflow_exits_held_with_the_reasons(
+    built_copy, migrated_airflow, monkeypatch, capsys
+):
+    # the sample, built and published (conftest.built), and Airflow's database migrated
+    settings = with_migrated_airflow(built_copy, migrated_airflow)
     before = publish.current_release(settings)
     # A purchaser's name where the manufacturer goes: the audit's personal-data check holds it.
     write_export(

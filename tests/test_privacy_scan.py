@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import make_settings
+from conftest import make_settings, with_migrated_airflow
 from exports import trace_row, write_export
 
 from pipelines import cli
@@ -133,10 +133,11 @@ def written_files(settings) -> dict[str, str]:
 
 
 def test_no_personal_value_or_key_reaches_anything_the_pipeline_writes(
-    tmp_path, monkeypatch, capsys
+    tmp_path, migrated_airflow, monkeypatch, capsys
 ):
     s = make_settings(tmp_path / "data")
     s.ensure_dirs()
+    with_migrated_airflow(s, migrated_airflow)
     generate(out=s.landing_dir, scale=0.01, seed=11)
     rows = adversarial_rows()
     path = write_export(s.landing_dir / "trace" / "trace_privacy.csv", "trace", rows[:2])

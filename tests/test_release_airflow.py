@@ -7,13 +7,12 @@ import json
 import sqlite3
 
 import pytest
-from conftest import land_sample
+from conftest import with_migrated_airflow
 from exports import trace_row, write_export
 
-from pipelines import orchestration, publish, steps
+from pipelines import orchestration, publish
 
 
-@pytest.mark.slow
 def task_states(settings, dag_id: str = "trace_pipeline") -> dict[str, str]:
     """The states of the tasks of the DAG's latest run, from Airflow's metadata database."""
     con = sqlite3.connect(settings.airflow_home / "airflow.db")
@@ -31,9 +30,12 @@ def task_states(settings, dag_id: str = "trace_pipeline") -> dict[str, str]:
         con.close()
 
 
-def test_a_held_release_fails_the_audit_task_with_the_reasons_in_its_log(settings):
-    land_sample(settings)
-    steps.run_all(settings)
+@pytest.mark.slow
+def test_a_held_release_fails_the_audit_task_with_the_reasons_in_its_log(
+    built_copy, migrated_airflow
+):
+    # the sample, built and published (conftest.built), and Airflow's database migrated
+    settings = with_migrated_airflow(built_copy, migrated_airflow)
     before = publish.current_release(settings)
     assert before is not None
 
