@@ -105,7 +105,11 @@ class Console(logging.Handler):
     """The one handler that shows log records on the terminal: the pipeline's own
     (``pipelines.*``, ``tracepipe*``) from INFO up, other libraries' only with
     --verbose, from WARNING up. Warnings and errors are labelled (in colour on a
-    terminal). It writes to the ``sys.stderr`` of the moment."""
+    terminal). It writes to the ``sys.stderr`` of the moment.
+
+    A record that states a step's outcome (``extra={"outcome": True}``: the audit's
+    decision, the release published, a rollback, a retraction) is not shown: the
+    command prints that outcome itself, as its summary on standard output."""
 
     def __init__(self, verbose: bool = False):
         super().__init__(logging.DEBUG)
@@ -115,6 +119,8 @@ class Console(logging.Handler):
         ours = record.name.split(".")[0] in OUR_LOGGERS
         if not ours and not (self.verbose and record.levelno >= logging.WARNING):
             return
+        if getattr(record, "outcome", False):
+            return  # the command's summary says it (_print_audit, _print_published, ...)
         try:
             args = record.args
             if isinstance(args, tuple):
@@ -276,8 +282,6 @@ def _print_audit(summary: dict) -> None:
         for remedy in summary["remedies"]:
             say(f"    {remedy}")
     say(f"  validation report: {summary['report_html']}")
-    if summary.get("data_docs"):
-        say(f"  data docs:         {summary['data_docs']}")
 
 
 def _print_published(published: dict) -> None:

@@ -8,7 +8,6 @@ release, never the working warehouse. Values that a spreadsheet would run as a f
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import Settings
+from pipelines.manifest import FILE_NAME, Manifest, ManifestError
 from pipelines.privacy import neutralise_formula
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,10 @@ def exports_dir(settings: Settings) -> Path:
 def export_shared(settings: Settings) -> dict:
     """Write the current release's shared marts as CSV; returns where and what."""
     current = settings.current_link
-    manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
-    release_id = manifest["release_id"]
+    manifest = Manifest.read(current)
+    release_id = manifest.release_id
+    if not release_id:  # the folder below would be the exports folder itself
+        raise ManifestError(f"{current / FILE_NAME}: names no release")
     target = exports_dir(settings) / release_id
     building = target.with_name(f".{release_id}.building")
     building.mkdir(parents=True, exist_ok=True)
@@ -67,8 +69,8 @@ def export_shared(settings: Settings) -> dict:
     (building / "README.txt").write_text(
         NOTE.format(
             release_id=release_id,
-            published_at=manifest.get("published_at", "?"),
-            validation=manifest.get("validation", "?"),
+            published_at=manifest.published_at or "?",
+            validation=manifest.validation or "?",
             tables=", ".join(written) or "none",
         ),
         encoding="utf-8",

@@ -4,8 +4,9 @@ The publish writes it once, beside the marts (pipelines/publish.py), and puts th
 JSON in the ``manifest`` column of the release's ``_release`` table, whose columns
 pipelines/dictionary.py describes from the field notes below. The plan (is anything new
 since the current release?), the command line (``status``, ``report``), the release
-history and the figures report read it through ``Manifest``; so should the audit (the
-current release's row counts) and the partner export, which still read its keys.
+history, the figures report, the audit (the current release's row counts and the audit
+that published it) and the partner export read it through ``Manifest``; none reads its
+keys.
 
 Each field is described once, here (``doc``). The JSON keeps the shape analysts have
 read since the first release: one object whose keys are the fields, in this order, with

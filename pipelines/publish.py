@@ -521,7 +521,9 @@ def publish(
         )
         _point_current_at(settings, release.release_id)
         _phase("swapped")
-        log.info("published release %s: %s", release.release_id, release.marts)
+        log.info(
+            "published release %s: %s", release.release_id, release.marts, extra={"outcome": True}
+        )
         prune(settings)
         _phase("pruned")
     return release
@@ -548,7 +550,7 @@ def rollback(settings: Settings, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -
             settings.releases_dir / current, settings.releases_dir / f".{current}.rolled-back"
         )
         _fsync_dir(settings.releases_dir)
-        log.info("rolled back from %s to %s", current, previous)
+        log.info("rolled back from %s to %s", current, previous, extra={"outcome": True})
         return previous
 
 

@@ -153,5 +153,6 @@ def retract(settings: Settings, target: str, reason: str) -> Retraction:
         n_rows,
         keys_restored,
         keys_removed,
+        extra={"outcome": True},
     )
     return result

@@ -6,7 +6,10 @@ that can travel through Airflow's XCom; none of them passes data frames around.
 Each event is logged once, where it happens (the ingest logs each file, the audit its
 decision, the publish its release); the steps log nothing of their own.
 What the caller shows of a step's result (the command line, an Airflow task) comes from
-the dict it returns.
+the dict it returns. The line that states a step's outcome (the audit's decision, the
+release published, a rollback, a retraction) is logged with ``extra={"outcome": True}``:
+Airflow's task log shows it, and the command line shows the outcome once, as the
+command's summary, instead of the line.
 """
 
 from __future__ import annotations

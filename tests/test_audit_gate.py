@@ -128,9 +128,7 @@ def test_the_real_suites_catch_each_kind_of_defect_in_one_audit(built_copy):
         "create table marts.test_contacts as select 'Doe, John Q ' as contact",
     )
 
-    result = audit.audit(
-        built_copy, run_id="defects", frames={"trace_requests": frame}, data_docs=False
-    )
+    result = audit.audit(built_copy, run_id="defects", frames={"trace_requests": frame})
 
     assert result.decision == "hold"
     blocking = {c.check: c for c in result.blocking}
@@ -193,7 +191,7 @@ def test_warnings_report_errors_block_and_unevaluated_checks_block(built_copy, t
         ],
     }
     settings = with_suites(built_copy, tmp_path / "warn", passing)
-    result = audit.audit(settings, run_id="warn-only", data_docs=False)
+    result = audit.audit(settings, run_id="warn-only")
     assert result.decision == "publish"
     (warning,) = result.warnings
     assert warning.check == "every request names a manufacturer (warning only)"
@@ -245,7 +243,7 @@ def test_warnings_report_errors_block_and_unevaluated_checks_block(built_copy, t
         ],
     }
     settings = with_suites(built_copy, tmp_path / "fail", passing, failing)
-    result = audit.audit(settings, run_id="not-evaluated", data_docs=False)
+    result = audit.audit(settings, run_id="not-evaluated")
     assert result.decision == "hold"
     checks = by_check(result)
     for name in (
@@ -267,7 +265,7 @@ def test_warnings_report_errors_block_and_unevaluated_checks_block(built_copy, t
 
 def test_source_suites_apply_only_to_the_kinds_that_were_loaded(built_copy):
     # The sample loads trace exports only.
-    result = audit.audit(built_copy, run_id="kinds", data_docs=False)
+    result = audit.audit(built_copy, run_id="kinds")
     assert result.decision == "publish"
     skipped = {(s.suite, s.batch): s for s in result.skipped}
     for suite in ("seizures", "licensees", "multiple_sales"):
@@ -294,7 +292,7 @@ def test_a_malformed_suite_or_a_frame_with_personal_data_is_refused(built_copy, 
     }
     settings = with_suites(built_copy, tmp_path / "a", no_severity)
     with pytest.raises(audit.SuiteError, match=r"no_severity\.json.*meta\.severity"):
-        audit.audit(settings, run_id="malformed", data_docs=False)
+        audit.audit(settings, run_id="malformed")
 
     reads_names = {
         "name": "reads_names",
@@ -307,7 +305,7 @@ def test_a_malformed_suite_or_a_frame_with_personal_data_is_refused(built_copy, 
     }
     settings = with_suites(built_copy, tmp_path / "b", reads_names)
     with pytest.raises(audit.SuiteError, match="personal data"):
-        audit.audit(settings, run_id="pii-suite", data_docs=False)
+        audit.audit(settings, run_id="pii-suite")
 
     frame = warehouse_frame(built_copy, "select trace_number, purchaser_name from raw.trace")
     settings = with_suites(built_copy, tmp_path / "c", "trace_requests")
@@ -327,7 +325,7 @@ def test_volume_change_against_the_current_release_warns_and_a_drop_to_zero_bloc
     assert first.marts["test_volume"] == 10
 
     execute(settings, "insert into marts.test_volume select range from range(20)")
-    grown = audit.audit(settings, run_id="grown", data_docs=False)
+    grown = audit.audit(settings, run_id="grown")
     assert grown.decision == "publish" and grown.previous_release == "zz-volume-1"
     within_bounds = "volume: rows of every mart and source within 50 percent of the current release"
     warning = by_check(grown)[within_bounds]
@@ -335,7 +333,7 @@ def test_volume_change_against_the_current_release_warns_and_a_drop_to_zero_bloc
     assert warning.examples == ["mart test_volume: 30 rows (the current release has 10): 3.0"]
 
     execute(settings, "delete from marts.test_volume")
-    emptied = audit.audit(settings, run_id="emptied", data_docs=False)
+    emptied = audit.audit(settings, run_id="emptied")
     assert emptied.decision == "hold"
     blocking = by_check(emptied)[
         "volume: no mart or source that had rows in the current release dropped to zero"
@@ -347,7 +345,7 @@ def test_volume_change_against_the_current_release_warns_and_a_drop_to_zero_bloc
     # The first release has nothing to compare with: no volume check fails.
     execute(settings, "insert into marts.test_volume select range from range(10)")
     settings.current_link.unlink()
-    first_release = audit.audit(settings, run_id="first", data_docs=False)
+    first_release = audit.audit(settings, run_id="first")
     assert first_release.previous_release is None
     assert by_check(first_release)[within_bounds].success
     assert by_check(first_release)[within_bounds].evaluated
@@ -357,7 +355,7 @@ def test_volume_change_against_the_current_release_warns_and_a_drop_to_zero_bloc
 def test_a_personal_data_column_in_a_mart_blocks(built_copy, tmp_path):
     settings = with_suites(built_copy, tmp_path / "suites", "marts")
     execute(settings, "alter table marts.origin_by_year add column purchaser_dob date")
-    result = audit.audit(settings, run_id="pii-column", data_docs=False)
+    result = audit.audit(settings, run_id="pii-column")
     assert result.decision == "hold"
     check = by_check(result)[
         "personal data: no mart to be published has a purchaser name, birth date, address or "
@@ -472,7 +470,7 @@ def test_a_bad_row_in_a_landed_file_names_the_file_the_rows_and_how_to_take_it_b
         "rows_loaded, rows_quarantined) values ('0123456789abcdef', 'trace', "
         "'trace_2013_bad.csv', 'loaded', 0, 0, 0)",
     )
-    result = audit.audit(built_copy, run_id="bad-file-shared-name", data_docs=False)
+    result = audit.audit(built_copy, run_id="bad-file-shared-name")
     assert result.decision == "hold" and result.shared_file_names == ["trace_2013_bad.csv"]
     (line,) = result.remedies()
     assert f'tracepipe retract {load_id} --reason "..."' in line
@@ -499,7 +497,7 @@ def test_warnings_and_file_level_checks_name_their_files_too(built_copy, tmp_pat
     # The real trace suite's ledger batch names files, not rows.
     settings = with_suites(built_copy, tmp_path / "suites", suite, "trace_requests")
     execute(settings, "delete from raw.trace where trace_number = 'T2011-0000010'")
-    result = audit.audit(settings, run_id="origins", data_docs=False)
+    result = audit.audit(settings, run_id="origins")
     (load_id,) = warehouse_frame(
         settings, "select load_id from meta.load_ledger where file_name = 'trace_2010_2012.csv'"
     )["load_id"]

@@ -17,7 +17,7 @@ def test_every_suite_evaluates_on_generated_exports_of_every_kind(settings):
     steps.ingest(settings)
     steps.transform(settings)
 
-    result = audit.audit(settings, run_id="generated", data_docs=False)
+    result = audit.audit(settings, run_id="generated")
 
     assert {c.suite for c in result.checks} == {
         "trace_requests",

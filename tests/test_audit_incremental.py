@@ -63,8 +63,8 @@ def failing(result: audit.AuditResult) -> set[tuple[str, str]]:
 def audits(settings: Settings, name: str) -> dict:
     """The daily audit and a full audit of the same warehouse; the daily one is published
     when it allows it."""
-    daily = audit.audit(settings, run_id=name, data_docs=False)
-    full = audit.audit(settings, run_id=f"{name}-full", data_docs=False, full=True)
+    daily = audit.audit(settings, run_id=name)
+    full = audit.audit(settings, run_id=f"{name}-full", full=True)
     release = None
     if daily.decision == "publish":
         summary = steps.summary_of(daily.to_dict(), daily.report_json, daily.report_html)
@@ -209,14 +209,14 @@ def test_a_changed_suite_file_code_or_full_flag_checks_every_row(story, tmp_path
     path = suites / "suites" / "trace_requests.json"
     path.write_text(path.read_text() + "\n")
     changed = Settings(**{**settings.__dict__, "expectations_dir": suites})
-    result = audit.audit(changed, run_id="suite-changed", data_docs=False)
+    result = audit.audit(changed, run_id="suite-changed")
     assert result.incremental["mode"] == "all rows"
     assert "suite file trace_requests.json changed" in result.incremental["reason"]
     assert all(c.scope == "all" for c in result.checks)
 
     # The code or rules changed.
     monkeypatch.setattr(steps, "code_fingerprint", lambda: PINNED + " and a change")
-    result = audit.audit(settings, run_id="code-changed", data_docs=False)
+    result = audit.audit(settings, run_id="code-changed")
     assert result.incremental["mode"] == "all rows"
     assert "code or rules" in result.incremental["reason"]
 

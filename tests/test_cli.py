@@ -553,12 +553,14 @@ def test_the_steps_one_by_one_then_rollback_and_status(released, capsys):
     code, out, err = run(capsys, "audit", "--run-id", "by-hand")
     assert code == 0, err
     assert out.startswith("audit: decision PUBLISH (")
+    assert "\naudit by-hand: " in err and " -> publish (" not in err  # the decision once
     assert (released.reports_dir / "by-hand" / "validation.json").exists()
 
     code, out, err = run(capsys, "publish")
     assert code == 0, err
     after = publish.current_release(released)
     assert after != before and out.startswith(f"published release {after}: ")
+    assert "published release" not in err  # said once, by the summary
 
     code, out, err = run(capsys, "report")
     assert code == 0, err
@@ -570,6 +572,7 @@ def test_the_steps_one_by_one_then_rollback_and_status(released, capsys):
 
     code, out, err = run(capsys, "rollback")
     assert code == 0 and out.startswith(f"rolled back: current release is now {before}")
+    assert "rolled back" not in err
     code, out, err = run(capsys, "rollback")
     assert code == cli.EXIT_FAILED and "is the oldest kept" in one_sentence(err)
 

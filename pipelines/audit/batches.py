@@ -40,10 +40,9 @@ class Batch:
     frame: pd.DataFrame | None = None
     missing: str = ""  # why the data could not be read (the checks then fail)
     # A batch of the warehouse's rows is a query GX runs in DuckDB (``gx_duckdb``):
-    # its SQL, its columns and (once known) its row count. Frames are for builtins.
+    # its SQL and its columns. Frames are for builtins.
     sql: str | None = None
     columns: list[str] = field(default_factory=list)
-    n_rows: int | None = None
     # A batch with ``incremental_by``: the rows written after ``since`` (``new_sql``),
     # which the checks scoped NEW see; the others see all rows. ``next_watermark`` is the
     # newest row now, where the next audit starts once this one's release is published.
@@ -86,15 +85,8 @@ def _resolve(value: Any, con: duckdb.DuckDBPyConnection) -> Any:
     return value
 
 
-def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    """A query's rows as a pandas frame, through Arrow: text stays Arrow-backed (GX's
-    text checks are fastest on it, and each piece of a batch is narrow, see
-    gx_runner.groups), dates become datetime64, the index is plain positions."""
-    return con.execute(sql).to_arrow_table().to_pandas(date_as_object=False)
-
-
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame given by a caller (tests), indexed like ``fetch_frame``'s."""
+    """A frame given by a caller (tests), indexed by plain positions."""
     return frame.reset_index(drop=True)
 
 
@@ -139,7 +131,7 @@ def _plan_sql(batch: Batch, ctx: Context) -> None:
     if leaked:
         raise SuiteError(
             f"suite {batch.suite['name']}, batch {batch.name}: the query returns personal-data "
-            f"columns {leaked}; leave them out (examples and Data Docs show their values)"
+            f"columns {leaked}; leave them out (examples show their values)"
         )
 
 
@@ -168,16 +160,12 @@ def _plan_rows(batch: Batch, ctx: Context, increments: incremental.Plan) -> None
         )
 
 
-def _read_batch(batch: Batch, ctx: Context) -> pd.DataFrame:
-    spec = batch.spec
-    if "relation" in spec or "query" in spec:
-        return fetch_frame(ctx.con, batch_sql(spec, ctx.relations))
-    else:
-        builder = BUILTINS.get(spec["builtin"])
-        if builder is None:
-            raise LookupError(f"no builtin batch named {spec['builtin']!r}")
-        frame = builder(ctx)
-    return frame
+def _builtin_frame(batch: Batch, ctx: Context) -> pd.DataFrame:
+    """The frame of a ``builtin`` batch (builtins.py)."""
+    builder = BUILTINS.get(batch.spec["builtin"])
+    if builder is None:
+        raise LookupError(f"no builtin batch named {batch.spec['builtin']!r}")
+    return builder(ctx)
 
 
 def _guard_personal_data(batch: Batch, frame: pd.DataFrame) -> None:
@@ -185,7 +173,7 @@ def _guard_personal_data(batch: Batch, frame: pd.DataFrame) -> None:
     if leaked:
         raise SuiteError(
             f"suite {batch.suite['name']}, batch {batch.name}: the frame holds personal-data "
-            f"columns {leaked}; leave them out (examples and Data Docs show frame values)"
+            f"columns {leaked}; leave them out (examples show frame values)"
         )
 
 
@@ -220,7 +208,6 @@ def plan_batches(
     with connect(settings, read_only=True) as con:
         relations = inventory.relations(con)
         ctx = Context(
-            settings=settings,
             con=con,
             relations=relations,
             loaded=inventory.loaded_kinds(con, relations),
@@ -250,7 +237,7 @@ def plan_batches(
                 if override is None and "builtin" not in batch.spec:
                     _plan_sql(batch, ctx)
                 else:
-                    frame = override if override is not None else _read_batch(batch, ctx)
+                    frame = override if override is not None else _builtin_frame(batch, ctx)
                     _guard_personal_data(batch, frame)
                     batch.frame = _plain(frame) if override is not None else frame
                 for expectation in batch.expectations:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from pathlib import Path
 
 import pandas as pd
 
@@ -28,10 +27,9 @@ from pipelines.audit.values import jsonable, slug
 NARROW_FROM_ROWS = 20_000
 
 
-def gx_context(docs_dir: Path | None = None):
+def gx_context():
     """GX's ephemeral context. No Data Docs site: their pages load Bootstrap, jQuery and
-    fonts from the web and open empty offline; validation.html is the report
-    (``docs_dir`` is accepted for old callers and ignored)."""
+    fonts from the web and open empty offline; validation.html is the report."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

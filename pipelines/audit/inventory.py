@@ -19,7 +19,6 @@ from pipelines.reference import MART_SCHEMA
 
 @dataclass
 class Context:
-    settings: Settings
     con: duckdb.DuckDBPyConnection
     relations: set[str]
     loaded: dict[str, int]

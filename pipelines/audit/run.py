@@ -29,16 +29,14 @@ def audit(
     settings: Settings,
     run_id: str | None = None,
     frames: dict[str, pd.DataFrame] | None = None,
-    data_docs: bool = True,
     full: bool = False,
 ) -> AuditResult:
     """Run every suite and decide. Row-level checks of a batch with ``incremental_by``
     look at the rows written since the audit that published the current release, when
     nothing else changed (incremental.py); ``full`` checks every row. ``frames``
     replaces a batch's data, keyed by suite name (its default batch) or ``suite.batch``
-    (tests use it). ``data_docs`` is accepted and ignored: GX Data Docs are no longer
-    written (they need the network to open); reports/<run>/validation.html is the
-    report."""
+    (tests use it). The report is reports/<run>/validation.json and validation.html (no
+    GX Data Docs: they need the network to open)."""
     run_id = run_id or dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -119,6 +117,7 @@ def audit(
         len(skipped),
         decision,
         timings["total"],
+        extra={"outcome": True},
     )
     return result
 
