@@ -30,6 +30,8 @@ from pipelines import audit, cli, steps
 from pipelines.audit import incremental
 from pipelines.config import Settings
 
+pytestmark = pytest.mark.slow  # a story of daily loads, each with its dbt build and audit
+
 PINNED = "pinned code fingerprint of the incremental audit's story"
 STATE_CHECK = (
     "every Mexican recovery state (a name in any case, with or without accents, or an "

@@ -583,6 +583,7 @@ def test_the_steps_one_by_one_then_rollback_and_status(released, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_demo_without_airflow_shows_each_step_once_then_run_says_nothing_changed(data, capsys):
     code, out, err = run(capsys, "demo", "--no-airflow")
     assert code == 0, err

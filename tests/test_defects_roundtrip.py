@@ -18,6 +18,8 @@ import pytest
 from pipelines import steps
 from pipelines.generate import generate
 
+pytestmark = pytest.mark.slow  # generated exports with defects through the ingest and dbt
+
 REJECTED_ROLES = {"truncated", "empty", "wrong_kind", "bad_header", "bad_encoding"}
 VERSION_HANDLING = {"version_new", "version_changed"}
 

@@ -42,6 +42,7 @@ def test_each_model_has_its_own_yaml_beside_it():
             assert test["model"] == sql.stem, (sql, test["name"])
 
 
+@pytest.mark.slow
 def test_every_published_column_is_described_in_the_yaml(release):
     _settings, _path, con = release
     described = {}
@@ -60,6 +61,7 @@ def test_every_published_column_is_described_in_the_yaml(release):
     assert missing == []
 
 
+@pytest.mark.slow
 def test_the_dictionary_covers_every_published_column(release):
     _settings, path, con = release
     columns = con.execute(
@@ -97,6 +99,7 @@ def test_the_dictionary_covers_every_published_column(release):
     publish.verify_release(path, path.name)  # the extra table keeps the release whole
 
 
+@pytest.mark.slow
 def test_the_duckdb_shell_reads_the_comments(release):
     _settings, path, con = release
     shell = Path(sys.executable).with_name("duckdb")
@@ -134,6 +137,7 @@ def test_an_undescribed_column_is_reported(tmp_path):
     con.close()
 
 
+@pytest.mark.slow
 def test_the_docs_site_holds_catalog_and_lineage_and_nothing_from_outside(release):
     _settings, path, _con = release
     page = (path / "docs" / "index.html").read_text(encoding="utf-8")
@@ -163,6 +167,7 @@ def test_the_docs_site_holds_catalog_and_lineage_and_nothing_from_outside(releas
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 def test_the_docs_site_opens_offline_in_chromium(release, tmp_path):
     _settings, path, _con = release

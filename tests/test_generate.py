@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from released import scale_1_landing
 
 from pipelines.generate import DEFAULT_SEED, DefectRates, UpdateRates, expected_figures, generate
 from pipelines.generate.catalog import MEXICAN_STATES
@@ -819,9 +820,8 @@ def test_small_scale_counts_match_the_expected_figures(small, manifest):
 
 
 @pytest.mark.slow
-def test_scale_1_reproduces_every_gao_figure_exactly(tmp_path):
-    out = tmp_path / "landing"
-    generate(out=out, scale=1.0, seed=DEFAULT_SEED)
+def test_scale_1_reproduces_every_gao_figure_exactly(tmp_path_factory):
+    out = scale_1_landing(tmp_path_factory)  # generate(scale=1.0, seed=DEFAULT_SEED)
     counted = count_figures(out)
     assert counted["gao"] == GAO
     assert counted["other_guns"] == 2128

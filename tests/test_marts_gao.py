@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import make_settings
+from released import copy_landing, scale_1_landing
 
 from pipelines import steps
 
@@ -25,10 +26,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory) -> list[dict]:
-    generate = pytest.importorskip("pipelines.generate").generate
     settings = make_settings(tmp_path_factory.mktemp("gao") / "data")
     settings.ensure_dirs()
-    generate(out=settings.landing_dir, scale=1.0, seed=2016)
+    copy_landing(scale_1_landing(tmp_path_factory), settings)
     steps.ingest(settings)
     steps.transform(settings)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)

@@ -57,6 +57,7 @@ def test_parquet_copy_matches_the_duckdb_mart(built):
     )
 
 
+@pytest.mark.slow
 def test_dbt_unit_tests_run_once_for_each_version_of_the_code(built_copy):
     """The session's first build ran the unit tests and recorded it; a build of the same
     code leaves them out, and a build of other code runs them again."""
@@ -81,6 +82,7 @@ def test_dbt_unit_tests_run_once_for_each_version_of_the_code(built_copy):
     assert json.loads(state_file.read_text())["code_checksum"] == state["code_checksum"]
 
 
+@pytest.mark.slow
 def test_dbt_unit_test_fails_when_the_rule_is_broken(built_copy, tmp_path):
     """The unit tests can fail: run them against a copy of the project with a broken rule."""
     import shutil

@@ -11,6 +11,8 @@ import duckdb
 import pytest
 from released import generated_release
 
+pytestmark = pytest.mark.slow  # a release built from generated data (released.py)
+
 QUERIES = Path(__file__).resolve().parents[1] / "docs" / "QUERIES.md"
 BLOCK = re.compile(r"((?:<!-- check: [^\n]*? -->\n)*)```sql\n(.*?)```", re.S)
 CHECK = re.compile(r"<!-- check: (\w+)\.(\w+) = (\w+) -->")

@@ -16,6 +16,8 @@ import pytest
 from browser import CHROMIUM, SKIP_REASON, png_size, render
 from released import SCALE, generated_release
 
+pytestmark = pytest.mark.slow  # a release built from generated data (released.py)
+
 FIGURES = [
     "origin",
     "firearm_types",
