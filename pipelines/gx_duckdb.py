@@ -162,6 +162,17 @@ def execute(source, sql: str) -> list[tuple]:
     return [tuple(r) for r in execution_engine.execute_query(sa.text(sql)).fetchall()]
 
 
+def run(source, sql: str) -> None:
+    """A statement that returns no rows (``create temp table``...) on the source's one
+    connection, committed, so that GX's queries see what it made even after GX rolls
+    its transaction back (it does after a query that failed)."""
+    import sqlalchemy as sa
+
+    with source.get_execution_engine().get_connection() as connection:
+        connection.execute(sa.text(sql)).close()
+        connection.commit()
+
+
 # --- row conditions --------------------------------------------------------------------
 
 

@@ -173,3 +173,81 @@ def test_gx_lets_go_of_the_warehouse_when_closed(warehouse):
     con = duckdb.connect(str(warehouse.warehouse_path))  # a writer, as the next step is
     con.execute("insert into t select * from t")
     con.close()
+
+
+def _query_batch():
+    from pipelines.audit.batches import Batch
+
+    query = "with w as (select *, count(*) over (partition by state) as n_state from t) select * from w order by id"
+    expectations = [
+        {"type": kind, "kwargs": kwargs, "meta": {"check": f"{kind} {i}"}}
+        for i, (kind, kwargs) in enumerate(EXPECTATIONS)
+    ] + [
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "n_state", "min_value": 1, "max_value": 1},
+            "meta": {"check": "one row per state"},
+        }
+    ]
+    spec = {"query": query, "index": ["id"]}
+    return Batch(
+        suite={"name": "rows", "meta": {"description": "rows of t", "batch": spec}},
+        name="batch",
+        spec=spec,
+        expectations=expectations,
+        sql=query,
+        columns=[*ROWS.columns, "n_state"],
+    )
+
+
+def test_a_query_batch_is_computed_once_into_a_temp_table_with_the_same_outcomes(warehouse):
+    """A batch that is a query over history is kept in a temp table of GX's connection
+    while its checks run (gx_runner.kept): every check has the outcome, counts and
+    examples it has when GX runs the query for each metric, and the table is gone after."""
+    from pipelines.audit.gx_runner import batch_rows, kept, rows_sql, validate_batch
+
+    def outcomes(keep: bool):
+        context = gx.get_context(mode="ephemeral")
+        source = gx_duckdb.add_source(context, warehouse)
+        batch = _query_batch()
+        try:
+            if keep:
+                with kept(batch, source):
+                    assert batch.kept and rows_sql(batch) == f"select * from {batch.kept}"
+                    found = validate_batch(gx, context, batch, source)
+                    n = batch_rows(batch, [], source)
+                temps = gx_duckdb.execute(
+                    source, "select table_name from duckdb_tables() where temporary"
+                )
+                assert batch.kept is None and temps == []
+            else:
+                found = validate_batch(gx, context, batch, source)
+                n = batch_rows(batch, [], source)
+        finally:
+            gx_duckdb.close(source)
+        return n, [
+            (
+                c.check,
+                c.success,
+                c.evaluated,
+                c.unexpected_count,
+                c.observed_value,
+                [str(e) for e in c.examples],
+            )
+            for c in found
+        ]
+
+    n_kept, with_table = outcomes(keep=True)
+    n_query, with_query = outcomes(keep=False)
+    assert n_kept == n_query == len(ROWS)
+    # The same outcomes and counts, and the same unexpected values. (GX pairs each value
+    # with its row by two queries; over a query of no fixed order they may disagree, so
+    # the examples are compared as values here, and checked against the rows below.)
+    assert [(*c[:5], sorted(e.split(": ", 1)[1] for e in c[5])) for c in with_table] == [
+        (*c[:5], sorted(e.split(": ", 1)[1] for e in c[5])) for c in with_query
+    ]
+    unique = next(c for c in with_table if c[0].startswith("expect_column_values_to_be_unique"))
+    states = dict(zip(ROWS["id"], ROWS["state"], strict=True))
+    assert unique[5] and all(states[int(e.split(": ")[0])] == e.split(": ")[1] for e in unique[5])
+    assert all(evaluated for _, _, evaluated, *_ in with_table)
+    assert any(not success for _, success, *_ in with_table)  # failures, with examples

@@ -50,6 +50,9 @@ class Batch:
     new_sql: str | None = None
     next_watermark: str | None = None
     scopes: dict[str, str] = field(default_factory=dict)  # check -> incremental.NEW / ALL
+    # A batch that is a query over history, computed once into a temp table of GX's
+    # connection while its checks run (gx_runner.kept): its name, else None.
+    kept: str | None = None
     digests: dict[str, str] = field(default_factory=dict)  # check -> incremental.args_digest
 
     @property

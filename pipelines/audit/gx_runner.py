@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from contextlib import contextmanager
 
 import pandas as pd
 
@@ -112,12 +113,53 @@ def validate_batch(gx, context, batch: Batch, source=None) -> list[CheckResult]:
     return checks
 
 
+@contextmanager
+def kept(batch: Batch, source):
+    """While its checks run, a batch that is a query of the warehouse (``query``, not a
+    ``relation``'s columns) and that some check reads whole is computed once, into a temp
+    table of GX's one connection, instead of once for each of GX's metric queries (a row
+    count, each group of metrics, each check's unexpected rows): a window over every
+    trace request, or a join of every request with its raw row, is then computed once
+    per audit. The table goes when the block ends (and with the connection)."""
+    whole = any(scope == incremental.ALL for scope in batch.scopes.values()) or not batch.scopes
+    if (
+        source is None
+        or batch.sql is None
+        or batch.missing
+        or "query" not in batch.spec
+        or not whole
+    ):
+        yield
+        return
+    name = '"_batch_' + slug(batch.key).replace('"', "") + '"'
+    gx_duckdb.run(source, f"create or replace temp table {name} as {batch.sql}")
+    batch.kept = name
+    try:
+        yield
+    finally:
+        batch.kept = None
+        gx_duckdb.run(source, f"drop table if exists {name}")
+
+
+def rows_sql(batch: Batch, scope: str = incremental.ALL) -> str | None:
+    """The query of a warehouse batch's rows: all of them (ALL), or those written since
+    the watermark (NEW); from its temp table while it is kept."""
+    if batch.kept is None:
+        return batch.new_sql if scope == incremental.NEW else batch.sql
+    whole = f"select * from {batch.kept}"
+    if scope != incremental.NEW:
+        return whole
+    if batch.new_sql is None:
+        return None
+    return incremental.new_rows_sql(whole, batch.spec["incremental_by"], batch.since)
+
+
 def batch_rows(
     batch: Batch, checks: list[CheckResult], source, scope: str = incremental.ALL
 ) -> int | None:
     """Rows in a warehouse batch (``scope`` ALL), or its rows written since the watermark
     (NEW): GX's count for an expectation on all those rows, else a count of the query."""
-    sql = batch.new_sql if scope == incremental.NEW else batch.sql
+    sql = rows_sql(batch, scope)
     if sql is None:
         return None
     conditioned = {
@@ -152,8 +194,7 @@ def _sql_groups(batch: Batch) -> list[tuple[str, list[dict], str, str]]:
     out = []
     for (scope, condition), specs in grouped.items():
         # GX takes a query that starts with SELECT (a batch's may start with WITH).
-        rows = batch.new_sql if scope == incremental.NEW else batch.sql
-        query = f"select * from ({rows}) as b"
+        query = f"select * from ({rows_sql(batch, scope)}) as b"
         name = batch.key if scope == incremental.ALL else f"{batch.key}.new_rows"
         if condition:
             query += f" where {gx_duckdb.sql_condition(condition)}"

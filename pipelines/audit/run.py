@@ -15,7 +15,7 @@ from pipelines import gx_duckdb
 from pipelines.audit import incremental, inventory
 from pipelines.audit.batches import Batch, plan_batches
 from pipelines.audit.decision import decide
-from pipelines.audit.gx_runner import batch_rows, gx_context, validate_batch
+from pipelines.audit.gx_runner import batch_rows, gx_context, kept, validate_batch
 from pipelines.audit.report import write_report
 from pipelines.audit.results import AuditResult, CheckResult
 from pipelines.audit.suites import load_suites
@@ -64,16 +64,17 @@ def audit(
         for suite in dict.fromkeys(b.suite["name"] for b in batches):
             began = time.perf_counter()
             for batch in (b for b in batches if b.suite["name"] == suite):
-                found = validate_batch(gx, context, batch, source)
-                checks.extend(found)
-                if batch.frame is not None:
-                    rows[batch.key] = len(batch.frame)
-                elif batch.sql is not None:
-                    n = batch_rows(batch, found, source)
-                    if n is not None:
-                        rows[batch.key] = n
-                    if batch.spec.get("incremental_by"):
-                        scopes[batch.key] = _scope(batch, found, source, n)
+                with kept(batch, source):
+                    found = validate_batch(gx, context, batch, source)
+                    checks.extend(found)
+                    if batch.frame is not None:
+                        rows[batch.key] = len(batch.frame)
+                    elif batch.sql is not None:
+                        n = batch_rows(batch, found, source)
+                        if n is not None:
+                            rows[batch.key] = n
+                        if batch.spec.get("incremental_by"):
+                            scopes[batch.key] = _scope(batch, found, source, n)
             by_suite[suite] = round(time.perf_counter() - began, 3)
             log.info("audit: suite %s checked in %.1f s", suite, by_suite[suite])
     finally:
