@@ -79,49 +79,66 @@ def personal_data(ctx: Context) -> pd.DataFrame:
     con = ctx.con
     texts = privacy.personal_data_columns(compare_values="text")
     id_numbers = privacy.personal_data_columns(compare_values="id_number")
-    sources = con.execute(
-        "select table_schema, table_name, lower(column_name) from information_schema.columns "
-        "where table_schema in ('raw', 'quarantine') and table_catalog not in ('temp', 'system') "
-        "and list_contains(?, lower(column_name))",
-        [sorted(texts | id_numbers)],
-    ).fetchall()
-    for kind, names in (("_personal_values", texts), ("_id_number_values", id_numbers)):
-        selects = [
-            f'select upper(trim("{c}")) as v from {s}."{t}" '
-            f'where length(trim("{c}")) >= {MIN_PERSONAL_VALUE_LENGTH}'
-            for s, t, c in sources
-            if c in names
-        ]
-        con.execute(
-            f"create or replace temp table {kind} as "
-            + (" union ".join(selects) if selects else "select null::varchar as v where false")
-        )  # union: distinct values, so a join counts each mart value once
     columns = con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = ? and table_catalog not in ('temp', 'system') "
         "order by table_name, ordinal_position",
         [MART_SCHEMA],
     ).fetchall()
-    # Every text value of every mart, against both sets, in one join.
-    texts: dict[str, list[str]] = {}
+    marts: dict[str, list[str]] = {}
     for table, column, data_type in columns:
         if data_type.upper() == "VARCHAR":
-            texts.setdefault(table, []).append(column)
+            marts.setdefault(table, []).append(column)
     found: dict[tuple[str, str], tuple[int, int]] = {}
-    if texts:
-        values = " union all ".join(
-            f"select '{table}' as mart, column_name, upper(trim(v)) as v from (unpivot "
-            f"(select {', '.join(_ident(c) for c in cols)} from {MART_SCHEMA}.{_ident(table)}) "
-            "on columns(*) into name column_name value v)"
-            for table, cols in texts.items()
+    if marts:
+        # Every text value of every mart, with how many rows of its column hold it, and
+        # their distinct values: the side the history's names and addresses are matched to.
+        con.execute(
+            "create or replace temp table _mart_values as "
+            "select mart, column_name, v, count(*) as n from ("
+            + " union all ".join(
+                f"select '{table}' as mart, column_name, upper(trim(v)) as v from (unpivot "
+                f"(select {', '.join(_ident(c) for c in cols)} from {MART_SCHEMA}.{_ident(table)}) "
+                "on columns(*) into name column_name value v)"
+                for table, cols in marts.items()
+            )
+            + f") where length(v) >= {MIN_PERSONAL_VALUE_LENGTH} group by all"
         )
+        con.execute(
+            "create or replace temp table _mart_texts as select distinct v from _mart_values"
+        )
+        sources = con.execute(
+            "select table_schema, table_name, lower(column_name) from information_schema.columns "
+            "where table_schema in ('raw', 'quarantine') "
+            "and table_catalog not in ('temp', 'system') and list_contains(?, lower(column_name))",
+            [sorted(texts | id_numbers)],
+        ).fetchall()
+        for kind, names in (("_personal_values", texts), ("_id_number_values", id_numbers)):
+            # The personal values of raw and quarantine that equal some mart value: each
+            # raw column streams past the marts' distinct values (a semi join built on the
+            # smaller side), instead of every name and address of the history being made
+            # distinct first.
+            selects = [
+                f'select upper(trim("{c}")) as v from {s}."{t}" '
+                f'where length(trim("{c}")) >= {MIN_PERSONAL_VALUE_LENGTH} '
+                f'and upper(trim("{c}")) in (select v from _mart_texts)'
+                for s, t, c in sources
+                if c in names
+            ]
+            con.execute(
+                f"create or replace temp table {kind} as "
+                + (" union ".join(selects) if selects else "select null::varchar as v where false")
+            )  # union: distinct values, so a join counts each mart value once
         for mart, column, personal, ids in con.execute(
-            f"with mart_values as ({values}) "
-            "select m.mart, m.column_name, count(p.v), count(i.v) from mart_values m "
+            "select m.mart, m.column_name, "
+            "coalesce(sum(m.n) filter (where p.v is not null), 0), "
+            "coalesce(sum(m.n) filter (where i.v is not null), 0) from _mart_values m "
             "left join _personal_values p on p.v = m.v left join _id_number_values i on i.v = m.v "
             "group by all"
         ).fetchall():
             found[(mart, column)] = (int(personal), int(ids))
+        con.execute("drop table _mart_values")
+        con.execute("drop table _mart_texts")
     rows = []
     for table, column, data_type in columns:
         personal, ids = found.get((table, column), (0, 0))
