@@ -5,11 +5,25 @@
 -- as sold to them.
 with
 
+-- The purchasers with two or more: found first, from the key alone, so that the distinct
+-- counts and lists below are made for their firearms only and not for every purchaser of
+-- the history (most have one traced firearm).
+repeated as (
+
+    select purchaser_key
+    from {{ ref('int_trace_requests_flagged') }}
+    where not is_duplicate_request
+        and purchaser_key is not null
+    group by purchaser_key
+    having count(*) >= 2
+
+),
+
 traced as (
 
     select * from {{ ref('int_trace_requests_flagged') }}
     where not is_duplicate_request
-        and purchaser_key is not null
+        and purchaser_key in (select purchaser_key from repeated)
 
 ),
 
@@ -31,7 +45,6 @@ by_purchaser as (
         min(time_to_crime_days) as min_time_to_crime_days
     from traced
     group by purchaser_key
-    having count(*) >= 2
 
 ),
 
