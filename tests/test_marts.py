@@ -815,9 +815,58 @@ def test_incremental_builds_equal_a_full_rebuild(third, rebuilt):
         # through_seq: how far in the change sequence the model had read when it wrote
         "select * exclude (loaded_at, through_seq) from intermediate.int_licensee_listings_keyed",
         "select * exclude (written_at, through_seq) from intermediate.int_trace_versions",
+        "select * from intermediate.int_multiple_sale_purchaser_keys",
     ]
     for sql in queries:
         assert sorted(q(third, sql), key=repr) == sorted(q(rebuilt, sql), key=repr), sql
+
+
+def test_purchaser_hashes_of_multiple_sales_are_made_once_per_load_and_leave_with_it(
+    third, tmp_path
+):
+    """int_multiple_sale_purchaser_keys hashes the rows of the loads it has not hashed yet
+    (a new file's rows, the old ones kept as they were) and drops a retracted load's rows;
+    the rifles read their purchaser's hash from it."""
+    from pipelines import steps
+
+    s = copy_data(third, tmp_path / "data")
+    keys = "select load_id, file_row_number, purchaser_key from intermediate.int_multiple_sale_purchaser_keys"
+    before = q(s, keys)
+    (first_load,) = {load for load, _, _ in before}
+    write_export(
+        s.landing_dir / "multiple_sales" / "dl3_b.csv",
+        "multiple_sales",
+        [
+            dl3(
+                "R9",
+                "01/06/2013",
+                "RUGER",
+                "DL3-9",
+                purchaser_name="Roe, Richard",
+                purchaser_dob="05/05/1975",
+            )
+        ],
+    )
+    build(s)
+    after = q(s, keys)
+    assert set(before) < set(after)  # the first file's hashes kept as they were
+    new = [row for row in after if row[0] != first_load]
+    assert len(new) == 1 and new[0][2] in {k for _, _, k in before}  # the same purchaser
+    rifle_key = q(
+        s,
+        "select purchaser_key from intermediate.int_multiple_sale_rifles_matched "
+        "where serial_match_key = 'DL39'",
+    )
+    assert rifle_key == [(new[0][2],)]
+
+    steps.retract(s, "dl3.csv", "sent by mistake")
+    transform(s)
+    assert {load for load, _, _ in q(s, keys)} == {new[0][0]}
+    assert q(
+        s,
+        "select count(*) from intermediate.int_multiple_sale_rifles_matched "
+        "where report_id in ('R1', 'R2', 'R3')",
+    ) == [(0,)]
 
 
 # --- shared marts and personal data ----------------------------------------------------

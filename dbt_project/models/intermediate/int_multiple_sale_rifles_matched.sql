@@ -7,8 +7,14 @@ with
 
 reported as (
 
-    select * from {{ ref('int_multiple_sale_rifles_current') }}
-    where manufacturer is not null and serial_match_key is not null
+    -- the purchaser's hash as made once per report row (int_multiple_sale_purchaser_keys),
+    -- not made again here for every report of the history
+    select current_rows.* exclude (purchaser_key), keys.purchaser_key
+    from {{ ref('int_multiple_sale_rifles_current') }} as current_rows
+    left join {{ ref('int_multiple_sale_purchaser_keys') }} as keys
+        on current_rows.load_id = keys.load_id
+        and current_rows.file_row_number = keys.file_row_number
+    where current_rows.manufacturer is not null and current_rows.serial_match_key is not null
 
 ),
 
