@@ -12,7 +12,10 @@ For each regular file under ``landing/<kind>/``:
 
 1. The load ledger (``meta.load_ledger``) is asked whether these bytes were loaded
    before (keyed by SHA-256 of the content). A re-sent file changes nothing, and the
-   bytes of a retracted file are not loaded again (land a corrected file instead).
+   bytes of a retracted file are not loaded again (land a corrected file instead). A file
+   hashed before and not written since (same size, modification and change times, and
+   inode, hashed well after its last write: ``known_sha256``) is known by that hash
+   without being read again, so a daily run does not re-read the whole landed history.
 2. The file is read as its kind (encoding, line ends, header, date style, field counts).
    A file that cannot be read as its kind at all is *rejected*: moved to
    ``rejected/<kind>/`` with a ``.reason.txt`` beside it, nothing of it loaded. So are
@@ -889,7 +892,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Added with record versions: the load's place in version order, its counts by
     # change, and its retraction (when, why, in which change sequence).
-    for column, type_ in LEDGER_VERSION_COLUMNS:
+    for column, type_ in LEDGER_VERSION_COLUMNS + LEDGER_STAT_COLUMNS:
         con.execute(f"alter table meta.load_ledger add column if not exists {column} {type_}")
     for contract in CONTRACTS.values():
         cols = ", ".join(f'"{c}" varchar' for c in contract.columns)
@@ -931,6 +934,18 @@ LEDGER_VERSION_COLUMNS = (
     ("retraction_reason", "varchar"),
     ("retract_seq", "bigint"),
 )
+
+
+# Added with the stat cache (known_sha256): what says a file was not written since it was
+# hashed. A file's ctime changes with every write, rename or utime, and no tool sets it.
+LEDGER_STAT_COLUMNS = (
+    ("ctime_ns", "bigint"),
+    ("inode", "bigint"),
+    ("hashed_at", "timestamp"),  # when the stat that goes with the hash was taken
+)
+# A file written this close before it was hashed is hashed again on the next run (a file
+# system with coarse timestamps could hold a later write under the same times).
+STAT_CACHE_MARGIN_NS = 2_000_000_000
 
 
 def _add_version_columns(con, contract: Contract) -> None:
@@ -1121,9 +1136,10 @@ def _reject(settings: Settings, kind: str, path: Path, exc: FileRejected) -> str
 def _ledger_row(con, result: FileResult, sha: str, stat, month, now, seq=None, exported=None):
     con.execute(
         "insert into meta.load_ledger (load_id, kind, file_name, sha256, size_bytes, mtime_ns, "
-        "status, encoding, date_format, snapshot_month, rows_read, rows_loaded, "
-        "rows_quarantined, reason, loaded_at, load_seq, export_date, rows_new, rows_changed, "
-        "rows_unchanged) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "ctime_ns, inode, hashed_at, status, encoding, date_format, snapshot_month, "
+        "rows_read, rows_loaded, rows_quarantined, reason, loaded_at, load_seq, export_date, "
+        "rows_new, rows_changed, rows_unchanged) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.load_id,
             result.kind,
@@ -1131,6 +1147,9 @@ def _ledger_row(con, result: FileResult, sha: str, stat, month, now, seq=None, e
             sha,
             stat.st_size,
             stat.st_mtime_ns,
+            stat.st_ctime_ns,
+            stat.st_ino,
+            now,
             result.status,
             result.encoding,
             result.date_format,
@@ -1145,6 +1164,49 @@ def _ledger_row(con, result: FileResult, sha: str, stat, month, now, seq=None, e
             result.rows_new,
             result.rows_changed,
             result.rows_unchanged,
+        ],
+    )
+
+
+def known_sha256(con, kind: str, path: Path, stat) -> str | None:
+    """The sha256 of a landed file that was hashed before and not written since, from the
+    ledger (a stat cache, as git's index is): a row of the same kind and name with the
+    same size, modification and change times (ns) and inode, whose stat was taken (its
+    ``hashed_at``) at least ``STAT_CACHE_MARGIN_NS`` after the file was last written, so
+    no write after it can share its times. None: hash it. A resent
+    correction of the same size with its old modification time restored (``cp -p``,
+    ``rsync -t``) still has a new change time, so it is read."""
+    rows = con.execute(
+        "select sha256, hashed_at from meta.load_ledger where kind = ? and file_name = ? "
+        "and size_bytes = ? and mtime_ns = ? and ctime_ns = ? and inode = ? "
+        "and sha256 is not null and hashed_at is not null order by hashed_at desc limit 1",
+        [kind, path.name, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino],
+    ).fetchall()
+    if not rows:
+        return None
+    sha, hashed_at = rows[0]
+    written = max(stat.st_mtime_ns, stat.st_ctime_ns)
+    if hashed_at is None or int(hashed_at.timestamp() * 1e9) - written < STAT_CACHE_MARGIN_NS:
+        return None
+    return sha
+
+
+def _remember_stat(con, load_id: str, file_name: str, stat, hashed_at) -> None:
+    """A loaded file hashed again and found the same bytes (same size and modification
+    time as loaded: copied with its times kept, or recorded before the ledger kept change
+    times and inodes) has its load's stat cache set to what it is now, so that the next
+    runs know it by its stat (known_sha256). What the load was stays as recorded."""
+    con.execute(
+        "update meta.load_ledger set ctime_ns = ?, inode = ?, hashed_at = ? where load_id = ? "
+        "and file_name = ? and size_bytes = ? and mtime_ns = ?",
+        [
+            stat.st_ctime_ns,
+            stat.st_ino,
+            hashed_at,
+            load_id,
+            file_name,
+            stat.st_size,
+            stat.st_mtime_ns,
         ],
     )
 
@@ -1172,11 +1234,14 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
     if not S_ISREG(stat.st_mode):
         raise LandingRefused(f"{printable(f'{kind}/{path.name}')} {_mode_problem(stat.st_mode)}")
     result = FileResult(kind=kind, file_name=path.name, status="loaded")
-    # Every file is known by its content: a same-name, same-size correction is read.
-    scan = scan_file(path)
-    sha = scan.sha256
-    result.load_id = sha[:16]
+    # Every file is known by its content: a same-name, same-size correction is read. A
+    # file hashed before and not written since is not read again (known_sha256). ``now``
+    # is taken with the file's stat, before it is read: the ledger's loaded_at.
     now = dt.datetime.now()
+    sha = known_sha256(con, kind, path, stat)
+    scan = scan_file(path) if sha is None else None
+    sha = sha or scan.sha256
+    result.load_id = sha[:16]
     earlier = _earlier_load(con, sha)
     if earlier:
         name, status, load_id = earlier
@@ -1190,12 +1255,16 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
             return result
         if name == path.name:
             result.status = "already_loaded"
+            if scan is not None:
+                _remember_stat(con, load_id, path.name, stat, now)
             return result
         result.status = "duplicate_content"
         result.reason = f"same bytes as {name}, loaded before; nothing loaded again"
         _ledger_row(con, result, sha, stat, None, now)
         return result
 
+    if scan is None:  # hashed before (a rejected file landed again, say): read it now
+        scan = scan_file(path)
     fast: FastRead | None = None
     try:
         month = snapshot_month(contract, path)

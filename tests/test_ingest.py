@@ -121,6 +121,46 @@ def test_a_file_is_loaded_once_and_resent_files_change_nothing(settings):
     assert query(settings, "select count(*) from quarantine.trace")[0][0] == 0
 
 
+def test_a_file_hashed_before_and_not_written_since_is_not_read_again(settings, monkeypatch):
+    """The ledger is a stat cache (ingest.known_sha256): a landed file whose size, times
+    and inode are those it had when it was hashed is known by that hash without being
+    read; a file written since, even to the same size with its modification time put
+    back (as cp -p or rsync -t do), has a new change time and is read; and a file written
+    less than STAT_CACHE_MARGIN_NS before it was hashed is read again next time."""
+    import os
+
+    from pipelines import ingest as ingest_mod
+
+    scanned: list[str] = []
+    real_scan = ingest_mod.scan_file
+
+    def scan_file(path):
+        scanned.append(path.name)
+        return real_scan(path)
+
+    monkeypatch.setattr(ingest_mod, "scan_file", scan_file)
+    path = write_export(settings.landing_dir / "trace" / "t.csv", "trace", rows(3))
+
+    ingest(settings)  # just written: hashed, and hashed again next time
+    assert [f.status for f in ingest(settings).files] == ["already_loaded"]
+    assert scanned == ["t.csv", "t.csv"]
+
+    # as if hashed long after it was written: known by its stat, not read
+    monkeypatch.setattr(ingest_mod, "STAT_CACHE_MARGIN_NS", 0)
+    scanned.clear()
+    assert [f.status for f in ingest(settings).files] == ["already_loaded"]
+    assert scanned == []
+
+    before = path.stat()
+    text = path.read_text().replace("S0000001", "S0000009")  # the same size
+    path.write_text(text)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    (result,) = ingest(settings).files
+    assert scanned == ["t.csv"] and result.status == "loaded"
+    assert (result.rows_changed, result.rows_unchanged) == (1, 2)
+
+
 def test_encodings_and_day_first_dates_are_read_per_file(settings):
     latin = [
         trace_row(
