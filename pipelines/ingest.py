@@ -941,7 +941,7 @@ LEDGER_VERSION_COLUMNS = (
 LEDGER_STAT_COLUMNS = (
     ("ctime_ns", "bigint"),
     ("inode", "bigint"),
-    ("hashed_at", "timestamp"),  # when the stat that goes with the hash was taken
+    ("hashed_at", "timestamp"),  # when the stat that goes with the hash was taken (UTC)
 )
 # A file written this close before it was hashed is hashed again on the next run (a file
 # system with coarse timestamps could hold a later write under the same times).
@@ -1149,7 +1149,7 @@ def _ledger_row(con, result: FileResult, sha: str, stat, month, now, seq=None, e
             stat.st_mtime_ns,
             stat.st_ctime_ns,
             stat.st_ino,
-            now,
+            _utc(now),
             result.status,
             result.encoding,
             result.date_format,
@@ -1186,9 +1186,16 @@ def known_sha256(con, kind: str, path: Path, stat) -> str | None:
         return None
     sha, hashed_at = rows[0]
     written = max(stat.st_mtime_ns, stat.st_ctime_ns)
-    if hashed_at is None or int(hashed_at.timestamp() * 1e9) - written < STAT_CACHE_MARGIN_NS:
+    hashed_ns = int(hashed_at.replace(tzinfo=dt.UTC).timestamp() * 1e9)
+    if hashed_ns - written < STAT_CACHE_MARGIN_NS:
         return None
     return sha
+
+
+def _utc(local: dt.datetime) -> dt.datetime:
+    """A local wall time (the ledger's loaded_at) as UTC without a zone: what hashed_at
+    holds, so that a process in another time zone (a container) reads it right."""
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _remember_stat(con, load_id: str, file_name: str, stat, hashed_at) -> None:
@@ -1256,7 +1263,7 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         if name == path.name:
             result.status = "already_loaded"
             if scan is not None:
-                _remember_stat(con, load_id, path.name, stat, now)
+                _remember_stat(con, load_id, path.name, stat, _utc(now))
             return result
         result.status = "duplicate_content"
         result.reason = f"same bytes as {name}, loaded before; nothing loaded again"

@@ -128,6 +128,7 @@ def test_a_file_hashed_before_and_not_written_since_is_not_read_again(settings, 
     back (as cp -p or rsync -t do), has a new change time and is read; and a file written
     less than STAT_CACHE_MARGIN_NS before it was hashed is read again next time."""
     import os
+    import time
 
     from pipelines import ingest as ingest_mod
 
@@ -141,9 +142,17 @@ def test_a_file_hashed_before_and_not_written_since_is_not_read_again(settings, 
     monkeypatch.setattr(ingest_mod, "scan_file", scan_file)
     path = write_export(settings.landing_dir / "trace" / "t.csv", "trace", rows(3))
 
-    ingest(settings)  # just written: hashed, and hashed again next time
+    # Just written: hashed, and hashed again next time, even by a process in a time zone
+    # a day behind (a container's, say): when it was hashed is kept in UTC.
+    monkeypatch.setenv("TZ", "Etc/GMT-12")
+    time.tzset()
+    ingest(settings)
+    monkeypatch.setenv("TZ", "Etc/GMT+12")
+    time.tzset()
     assert [f.status for f in ingest(settings).files] == ["already_loaded"]
     assert scanned == ["t.csv", "t.csv"]
+    monkeypatch.delenv("TZ")
+    time.tzset()
 
     # as if hashed long after it was written: known by its stat, not read
     monkeypatch.setattr(ingest_mod, "STAT_CACHE_MARGIN_NS", 0)
