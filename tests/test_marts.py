@@ -821,6 +821,7 @@ def test_incremental_builds_equal_a_full_rebuild(third, rebuilt):
         assert sorted(q(third, sql), key=repr) == sorted(q(rebuilt, sql), key=repr), sql
 
 
+@pytest.mark.slow
 def test_purchaser_hashes_of_multiple_sales_are_made_once_per_load_and_leave_with_it(
     third, tmp_path
 ):
