@@ -100,6 +100,23 @@
 {%- endmacro %}
 
 
+{# The loads taken back (tracepipe retract): a subquery of their load ids. #}
+{% macro retracted_loads() -%}
+    select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
+{%- endmacro %}
+
+
+{# Post-hook of an incremental model whose rows carry their load: the rows of loads
+   taken back since go. #}
+{% macro delete_rows_of_retracted_loads() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where load_id in ({{ retracted_loads() }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
 {# The trace keys that loads and retractions after change ``since_seq`` touched. #}
 {% macro trace_keys_touched_since(since_seq) -%}
     select trim(trace_number) from {{ source('raw', 'trace') }} where _load_seq > {{ since_seq }}

@@ -121,7 +121,10 @@ def kept(batch: Batch, source):
     count, each group of metrics, each check's unexpected rows): a window over every
     trace request, or a join of every request with its raw row, is then computed once
     per audit. The table goes when the block ends (and with the connection)."""
-    whole = any(scope == incremental.ALL for scope in batch.scopes.values()) or not batch.scopes
+    whole = any(
+        batch.scopes.get(spec["meta"]["check"], incremental.ALL) == incremental.ALL
+        for spec in batch.expectations
+    )  # as _sql_groups reads them: a check without a scope sees all rows
     if (
         source is None
         or batch.sql is None

@@ -12,12 +12,7 @@
         incremental_strategy='append',
         on_schema_change='sync_all_columns',
         pre_hook="{{ delete_rows_of_other_rules() }}",
-        post_hook="
-            {% if is_incremental() %}
-            delete from {{ this }} where load_id in (
-                select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
-            )
-            {% endif %}"
+        post_hook="{{ delete_rows_of_retracted_loads() }}"
     )
 }}
 

@@ -25,12 +25,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
         pre_hook="{{ delete_rows_of_other_rules() }}",
-        post_hook="
-            {% if is_incremental() %}
-            delete from {{ this }} where load_id in (
-                select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
-            )
-            {% endif %}"
+        post_hook="{{ delete_rows_of_retracted_loads() }}"
     )
 }}
 
@@ -68,9 +63,7 @@ touched as (
     where written_at > timestamp '{{ since or "-infinity" }}'
     union
     select trace_number from {{ this }}
-    where load_id in (
-        select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
-    )
+    where load_id in ({{ retracted_loads() }})
 
 ),
 {% endif %}

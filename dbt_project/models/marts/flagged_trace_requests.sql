@@ -25,9 +25,7 @@
                 select trace_number from {{ ref('int_trace_requests_flagged') }}
                 where written_at > (select max(source_written_at) from {{ this }})
                     and (is_duplicate_request or not (is_incomplete_request or has_altered_serial))
-            ) or load_id in (
-                select load_id from {{ source('meta', 'load_ledger') }} where status = 'retracted'
-            )
+            ) or load_id in ({{ retracted_loads() }})
             {% endif %}",
         ]
     )
