@@ -1,8 +1,15 @@
 """Transform: the dbt project built against the warehouse.
 
-dbt runs in a child process: when it ends, its DuckDB connection and file lock are gone
-for certain, whatever dbt-duckdb caches, so the next step can open the warehouse.
-Results are read from dbt's own ``run_results.json``.
+dbt runs in this process (``dbtRunner``): a child process would import dbt and its
+adapter again for every build, which is half of a small build's time. Three things
+make that safe. The warehouse's DuckDB connection, which dbt-duckdb keeps open for the
+life of the process, is closed when the build ends, so the next step (or another
+process) can open the file (``_close_dbt_connection``). The environment variables and
+working folder dbt needs are set for the build only and put back after it
+(``_dbt_in_this_process``). And the plugin that gives dbt's connections their functions
+is handed these settings directly, so the purchaser key never goes into the process's
+environment (``pipelines.dbt_plugin``). Results are read from dbt's own
+``run_results.json``.
 
 dbt starts from what it kept: its partial parse (``partial_parse.msgpack`` in the target
 folder) stays valid from one run to the next, and from one data folder to another, as
@@ -11,11 +18,11 @@ and the unit tests, which test the SQL and not the data, run once for each versi
 the dbt project: a build whose code passed them already (``unit_tests.json``) leaves
 them out, and says so.
 
-Progress: dbt writes its events as JSON lines (``--log-format json``); each node that
-finishes is logged at INFO as it finishes (``dbt 12/178 success model stg_trace``), so a
-build of many nodes is never silent. dbt cannot wait for the warehouse's file lock (it
-fails at once when another process holds the file), so the transform waits for the lock
-first, and a build that still meets one raises ``WarehouseBusy``, which is retried.
+Progress: dbt's events come to a callback; each node that finishes is logged at INFO as
+it finishes (``dbt 12/178 success model stg_trace``), so a build of many nodes is never
+silent. dbt cannot wait for the warehouse's file lock (it fails at once when another
+process holds the file), so the transform waits for the lock first, and a build that
+still meets one raises ``WarehouseBusy``, which is retried.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ import hashlib
 import json
 import logging
 import os
-import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,23 +64,13 @@ class TransformResult:
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """The environment of dbt's process. The purchaser key is not in the dbt project:
-    the plugin (pipelines.dbt_plugin) reads it from this environment or the key file
-    when dbt connects, and hands DuckDB a function, so no SQL text holds it."""
-    key_source = {"TRACEPIPE_PII_KEY": settings.pii_key} if settings.pii_key else {}
-    if settings.pii_key_file:
-        key_source["TRACEPIPE_PII_KEY_FILE"] = settings.pii_key_file
-    return {
-        # by its name, dbt running in its folder: dbt's partial parse hashes the profile,
-        # so one path for every data folder keeps the parse valid across them
-        "TRACEPIPE_WAREHOUSE": settings.warehouse_path.name,
-        "TRACEPIPE_DATA_DIR": str(settings.data_dir),
-        **key_source,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "DBT_LOG_PATH": str(settings.dbt_target_dir.parent / "logs"),
-        "DBT_TARGET_PATH": str(settings.dbt_target_dir),
-        "DBT_USE_COLORS": "False",
-    }
+    """The environment variables dbt reads while it builds: the profile's warehouse, by
+    its file name (dbt runs in the warehouse's folder; dbt's partial parse hashes the
+    profile, so one path for every data folder keeps the parse valid across them). The
+    purchaser key is not among them: the plugin (pipelines.dbt_plugin) is handed the
+    settings and reads the key when dbt connects, and hands DuckDB a function, so no SQL
+    text and no environment holds it."""
+    return {"TRACEPIPE_WAREHOUSE": settings.warehouse_path.name}
 
 
 # dbt's events for a node that finished, by the name dbt gives them.
@@ -92,29 +89,26 @@ _RESULT_EVENTS = frozenset(
 
 
 class _Progress:
-    """Reads dbt's JSON event lines: logs each finished node at INFO as ``dbt i/n
-    status resource name (seconds)``, and returns the text of what dbt says at warning
-    level or above (or a line that is not an event), for the failure message."""
+    """Takes dbt's events: logs each finished node at INFO as ``dbt i/n status resource
+    name (seconds)``, and keeps the text of what dbt says at warning level or above, for
+    the failure message."""
 
     def __init__(self) -> None:
         self.total = 0
         self.done = 0
+        self.messages: list[str] = []
 
-    def line(self, line: str) -> str:
-        line = line.rstrip("\n")
-        if not line.strip():
-            return ""
-        try:
-            event = json.loads(line)
-            name = event["info"]["name"]
-        except (ValueError, KeyError, TypeError):
-            return line  # dbt printed plain text (before its logger was set up)
-        data = event.get("data") or {}
-        info = event["info"]
+    def __call__(self, event) -> None:
+        name = event.info.name
+        if event.info.level in ("warn", "error") and event.info.msg:
+            self.messages.append(str(event.info.msg))
         if name == "LogStartLine":
-            self.total = max(self.total, int(data.get("total") or 0))
+            self.total = max(self.total, int(event.data.total or 0))
         elif name in _RESULT_EVENTS:
+            from google.protobuf.json_format import MessageToDict
+
             self.done += 1
+            data = MessageToDict(event.data, preserving_proto_field_name=True)
             node = data.get("node_info") or {}
             status = data.get("status") or node.get("node_status") or "done"
             seconds = data.get("execution_time")
@@ -127,14 +121,45 @@ class _Progress:
                 node.get("node_name") or data.get("name") or "?",
                 f" ({float(seconds):.1f} s)" if seconds is not None else "",
             )
-        if info.get("level") in ("warn", "error"):
-            return str(info.get("msg") or "")
-        return ""
 
 
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
+@contextmanager
+def _dbt_in_this_process(settings: Settings) -> Iterator[None]:
+    """What dbt needs around one build, put back after it: its environment variables,
+    the warehouse's folder as the working folder, and the settings for the plugin."""
+    from pipelines import dbt_plugin
+
+    env = dbt_env(settings)
+    saved_env = {name: os.environ.get(name) for name in env}
+    saved_cwd = os.getcwd()
+    os.environ.update(env)
+    os.chdir(settings.warehouse_path.parent)
+    dbt_plugin.settings_for_build = settings
+    try:
+        yield
+    finally:
+        dbt_plugin.settings_for_build = None
+        os.chdir(saved_cwd)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _close_dbt_connection()
+
+
+def _close_dbt_connection() -> None:
+    """Close the DuckDB connection dbt-duckdb keeps for the life of the process (its
+    ``keep_open``): with it open, the warehouse's file stays locked after the build."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    conn = getattr(environment, "conn", None)
+    if conn is not None:
+        conn.close()
+        environment.conn = None
 
 
 def macros_checksum(settings: Settings) -> str:
@@ -203,9 +228,10 @@ def record_unit_tests(settings: Settings, checksum: str, result: TransformResult
 
 def run_dbt(settings: Settings, *args: str) -> TransformResult:
     """Run one dbt command (``build``, ``test``, ``parse``...) against the warehouse."""
+    from dbt.cli.main import dbtRunner
+
     settings.ensure_dirs()
     argv = [
-        dbt_executable(),
         *args,
         "--vars",
         json.dumps(dbt_vars(settings)),
@@ -215,30 +241,29 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
         str(settings.dbt_project_dir),
         "--target-path",
         str(settings.dbt_target_dir),
+        "--log-path",
+        str(settings.dbt_target_dir.parent / "logs"),
         "--threads",
         str(settings.dbt_threads),
+        # nothing on this process's standard output: progress is logged from the events
+        "--log-level",
+        "none",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
     ]
     log.info("dbt %s", " ".join(args))
     results_file = settings.dbt_target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)
-    messages: list[str] = []  # dbt's own words, for a failure that run_results lacks
-    proc = subprocess.Popen(
-        [*argv, "--log-format", "json"],
-        env={**os.environ, **dbt_env(settings)},
-        cwd=settings.warehouse_path.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
     progress = _Progress()
-    for line in proc.stdout or ():
-        text = progress.line(line)
-        if text:
-            messages.append(text)
-    returncode = proc.wait()
+    with _dbt_in_this_process(settings):
+        outcome = dbtRunner(callbacks=[progress]).invoke(argv)
+    if isinstance(outcome.exception, KeyboardInterrupt | SystemExit):
+        raise outcome.exception
+    messages = progress.messages
+    if outcome.exception is not None:
+        messages.append(str(outcome.exception))
     output = "\n".join(messages)
-    result = TransformResult(command=" ".join(args), success=returncode == 0, output=output)
+    result = TransformResult(command=" ".join(args), success=outcome.success, output=output)
     if results_file.exists():
         for node in json.loads(results_file.read_text()).get("results", []):
             status = node.get("status")
@@ -256,7 +281,7 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
         )
     if not result.success and not result.failures:
         tail = "\n".join(output.strip().splitlines()[-15:])
-        result.failures.append(f"dbt exited with {returncode}:\n{tail}")
+        result.failures.append(f"dbt failed:\n{tail}")
     return result
 
 

@@ -1,4 +1,4 @@
-"""A run killed (SIGKILL, its whole process group, dbt's child included) during the
+"""A run killed (SIGKILL, its whole process group) during the
 ingest, the dbt build or the audit: the release analysts see stays whole and as it was,
 the rerun completes, and nothing is loaded twice. (Kills during the publish, at every
 phase and at random, are in test_release_atomic.py.)"""

@@ -82,6 +82,47 @@ def test_dbt_unit_tests_run_once_for_each_version_of_the_code(built_copy):
     assert json.loads(state_file.read_text())["code_checksum"] == state["code_checksum"]
 
 
+def test_dbt_in_this_process_leaves_the_process_and_the_warehouse_as_they_were(
+    built_copy, monkeypatch
+):
+    """dbt builds in the pipeline's process: after the build its DuckDB connection is
+    closed (another process can write the warehouse), the working folder and environment
+    are as before, and the purchaser key was never put in the environment."""
+    import os
+    import subprocess
+    import sys
+
+    from pipelines import dbt_plugin, transform
+
+    monkeypatch.delenv("TRACEPIPE_PII_KEY", raising=False)
+    monkeypatch.delenv("TRACEPIPE_WAREHOUSE", raising=False)
+    assert built_copy.pii_key
+    seen_env: list[dict] = []
+    real_configure = dbt_plugin.Plugin.configure_connection
+
+    def configure(self, conn):
+        seen_env.append(dict(os.environ))
+        real_configure(self, conn)
+
+    monkeypatch.setattr(dbt_plugin.Plugin, "configure_connection", configure)
+    cwd, env = os.getcwd(), dict(os.environ)
+    result = transform.transform(built_copy)
+    assert result.success and seen_env
+    assert all(built_copy.pii_key not in e.values() for e in seen_env)
+    assert os.getcwd() == cwd and dict(os.environ) == env
+    assert dbt_plugin.settings_for_build is None
+    write = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+        "con.execute('create table opened_after_dbt as select 1 as x'); con.close()"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", write, str(built_copy.warehouse_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert other.returncode == 0, other.stderr
+
+
 @pytest.mark.slow
 def test_dbt_unit_test_fails_when_the_rule_is_broken(built_copy, tmp_path):
     """The unit tests can fail: run them against a copy of the project with a broken rule."""
