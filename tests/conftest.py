@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,7 +42,6 @@ LONGEST_FIRST = (
     "test_bad_inputs.py",
     "test_audit_gate.py",
     "test_release_atomic.py",
-    "test_release_airflow.py",
     "test_queries.py",
     "test_audit_generated.py",
 )
@@ -193,16 +195,52 @@ def land_sample(settings: Settings) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Settings:
-    """A data folder where the sample went through ingest, transform, audit and publish."""
+@contextmanager
+def _locked(path: Path):
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``build(folder)`` fills, made once for the whole session: under
+    pytest-xdist the first worker to ask builds it, in the temporary folder all workers
+    share, while the others wait on a lock; then every worker reads the same folder. A
+    test that changes what it finds there works on a copy."""
+    base = tmp_path_factory.getbasetemp()
+    common = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = common / f"shared-{name}"
+    with _locked(common / f"shared-{name}.lock"):
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".complete").touch()
+    return folder
+
+
+def _build_sample(folder: Path) -> None:
     from pipelines import steps
 
-    s = make_settings(tmp_path_factory.mktemp("built") / "data")
+    s = make_settings(folder / "data")
     s.ensure_dirs()
     s.ensure_landing()
     land_sample(s)
     steps.run_all(s)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Settings:
+    """A data folder where the sample went through ingest, transform, audit and publish:
+    built once for the session (``shared_once``), and copied for each worker, whose
+    tests audit it again and write their reports into it."""
+    shared = shared_once(tmp_path_factory, "built", _build_sample)
+    target = tmp_path_factory.mktemp("built") / "data"
+    shutil.copytree(shared / "data", target, symlinks=True)
+    s = make_settings(target)
     for name in DBT_STATE_FILES:
         _dbt_state[name] = (s.dbt_target_dir / name).read_bytes()
     return s

@@ -625,19 +625,11 @@ def test_the_corpus_has_forty_kinds_and_every_file_is_used():
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    """A published folder with a real release, built once; each case starts with a copy
-    of it, and must leave it exactly as it was (an ingest never touches the release)."""
-    from conftest import land_sample, make_settings
-
-    from pipelines import steps
-
-    s = make_settings(tmp_path_factory.mktemp("corpus-release") / "data")
-    s.ensure_dirs()
-    s.ensure_landing()
-    land_sample(s)
-    steps.run_all(s)
-    return s.published_dir
+def release(built) -> Path:
+    """A published folder with a real release (the session's built sample); each case
+    starts with a copy of it, and must leave it exactly as it was (an ingest never
+    touches the release)."""
+    return built.published_dir
 
 
 def _tree(root: Path) -> dict[str, str]:

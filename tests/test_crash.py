@@ -16,23 +16,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import land_sample, make_settings
+from conftest import make_settings
 from exports import trace_row, write_export
 
-from pipelines import publish, steps
+from pipelines import publish
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """A data folder with one published release."""
-    s = make_settings(tmp_path_factory.mktemp("crash-base") / "data")
-    s.ensure_dirs()
-    s.ensure_landing()
-    land_sample(s)
-    steps.run_all(s)
-    return s
+def base(built):
+    """A data folder with one published release (the session's built sample; each test
+    works on a copy)."""
+    return built
 
 
 def land_new_exports(settings) -> int:

@@ -14,11 +14,9 @@ import json
 
 import duckdb
 import pytest
+from released import generated_release
 
-from pipelines import steps
-from pipelines.generate import generate
-
-pytestmark = pytest.mark.slow  # generated exports with defects through the ingest and dbt
+pytestmark = pytest.mark.slow  # the session's generated release (released.py)
 
 REJECTED_ROLES = {"truncated", "empty", "wrong_kind", "bad_header", "bad_encoding"}
 VERSION_HANDLING = {"version_new", "version_changed"}
@@ -26,19 +24,14 @@ VERSION_HANDLING = {"version_new", "version_changed"}
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
-    from conftest import make_settings
-
-    settings = make_settings(tmp_path_factory.mktemp("defects") / "data")
-    settings.ensure_dirs()
-    settings.ensure_landing()
-    generate(out=settings.landing_dir, scale=0.01, seed=7)
+    """The session's generated release (released.py): its landing, with the generator's
+    ground truth, and the outcome of its ingest."""
+    settings, outcome = generated_release(tmp_path_factory)
     manifest_dir = settings.landing_dir / "_generator"
     manifest = json.loads((manifest_dir / "manifest.json").read_text())
     with (manifest_dir / "defects.csv").open(newline="") as handle:
         defects = list(csv.DictReader(handle))
-    summary = steps.ingest(settings)
-    steps.transform(settings)
-    return settings, manifest, defects, summary
+    return settings, manifest, defects, outcome["ingest"]
 
 
 def q(settings, sql, params=None):
