@@ -1,24 +1,26 @@
-"""The privacy scanner: the pipeline runs, through Airflow, on generated exports plus
-adversarial rows that carry known personal values (in their own columns, and shifted
-into others), and no personal value is found in anything it writes for people or
-machines outside the working warehouse: every published table and Parquet file, every
-report, log and reason file, dbt's target and logs, and the command's and Airflow's
-output. The purchaser key is looked for too."""
+"""The privacy scanner: the pipeline runs, through Airflow and under a key of its own,
+on a copy of the session's release of generated exports (released.py) plus adversarial
+rows that carry known personal values (in their own columns, and shifted into others),
+and no personal value is found in anything it writes for people or machines outside the
+working warehouse: every published table and Parquet file, every report, log and reason
+file, dbt's target and logs, and the command's and Airflow's output. The purchaser key
+is looked for too."""
 
 from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import make_settings, with_migrated_airflow
 from exports import trace_row, write_export
+from released import generated_release
 
 from pipelines import cli
 from pipelines.contracts import CONTRACTS
-from pipelines.generate import generate
 
 pytestmark = pytest.mark.slow
 
@@ -133,12 +135,13 @@ def written_files(settings) -> dict[str, str]:
 
 
 def test_no_personal_value_or_key_reaches_anything_the_pipeline_writes(
-    tmp_path, migrated_airflow, monkeypatch, capsys
+    tmp_path_factory, tmp_path, migrated_airflow, monkeypatch, capsys
 ):
+    # a copy of the session's release of generated exports of all four kinds (released.py)
+    shared, _outcome = generated_release(tmp_path_factory)
+    shutil.copytree(shared.data_dir, tmp_path / "data", symlinks=True)
     s = make_settings(tmp_path / "data")
-    s.ensure_dirs()
     with_migrated_airflow(s, migrated_airflow)
-    generate(out=s.landing_dir, scale=0.01, seed=11)
     rows = adversarial_rows()
     path = write_export(s.landing_dir / "trace" / "trace_privacy.csv", "trace", rows[:2])
     # the third row loses its purchase date: every later value shifts one column left
