@@ -133,6 +133,12 @@ def render(fig: Figure, folder: Path, name: str) -> str:
     """Write ``name.svg`` and ``name.png`` into ``folder``; return the SVG for inlining
     (without its XML prologue, sized by the page's CSS)."""
     folder.mkdir(parents=True, exist_ok=True)
+    # Lay the figure out once for both files (each savefig would run the constrained
+    # layout again: about half of a chart's time).
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine("none")
     fig.savefig(folder / f"{name}.png", dpi=150, metadata={"Software": None})
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
