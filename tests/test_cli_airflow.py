@@ -2,7 +2,8 @@
 publish and the report do not run), the release analysts see stays current, and
 `tracepipe airflow` learns the outcome from Airflow's task states and the run's
 validation report, never from Airflow's log text: it exits 2 with the audit's reasons,
-once. Then the file is taken back and the next run publishes."""
+once. Then the file is taken back and the next run publishes (`tracepipe airflow`
+publishing is in test_privacy_scan.py)."""
 
 from __future__ import annotations
 
@@ -103,12 +104,13 @@ def test_a_release_held_under_airflow_fails_the_audit_task_and_exits_held_with_t
     assert any(CHECK in reason for reason in summary["reasons"])
     assert "DOE, JOHN" not in report.with_suffix(".html").read_text()
 
-    # The file is taken back: the next run publishes, and says so.
+    # The file is taken back: the next run (here without Airflow, by the same steps)
+    # publishes, and says so.
     (settings.landing_dir / "trace" / "trace_2013.csv").unlink()
     code = cli.main(["retract", "trace_2013.csv", "--reason", "purchaser in the wrong column"])
     assert code == 0
     capsys.readouterr()
-    code = cli.main(["airflow"])
+    code = cli.main(["run"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "published release " in out and publish.current_release(settings) != before

@@ -154,9 +154,12 @@ def test_no_personal_value_or_key_reaches_anything_the_pipeline_writes(
     monkeypatch.setenv("TRACEPIPE_PII_KEY", KEY)
     monkeypatch.setenv("AIRFLOW_HOME", str(s.airflow_home))
     assert cli.main(["ingest"]) == 0  # its output shows examples of quarantined rows
+    ingest_output = "".join(capsys.readouterr())
     assert cli.main(["airflow"]) == 0
+    airflow_output = "".join(capsys.readouterr())
+    assert "published release " in airflow_output  # `tracepipe airflow` says what it did
     assert cli.main(["status"]) == 0
-    command_output = "".join(capsys.readouterr())
+    command_output = ingest_output + airflow_output + "".join(capsys.readouterr())
 
     values = personal_values(s)
     assert set(PLANTED.values()) <= values

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import land_sample, make_settings
+from conftest import make_settings
 from exports import trace_row, write_export
 
 from pipelines import publish, steps
@@ -78,15 +78,15 @@ def long_and_short_2011(settings) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory) -> dict:
-    s = make_settings(tmp_path_factory.mktemp("versions") / "data")
-    s.ensure_dirs()
-    s.ensure_landing()
+def story(built, tmp_path_factory) -> dict:
+    target = tmp_path_factory.mktemp("versions") / "data"
+    shutil.copytree(built.data_dir, target, symlinks=True)
+    s = make_settings(target)
     trace = s.landing_dir / "trace"
     seen: dict = {"settings": s}
 
-    # 1. The sample, and a trace still pending.
-    land_sample(s)
+    # 1. The sample, built and published (conftest.built), then a trace still pending.
+    seen["sample_release"] = publish.current_release(s)
     write_export(trace / "trace_pending.csv", "trace", [trace_row(**PENDING)])
     seen["first"] = steps.run_all(s)
     seen["first_release"] = publish.current_release(s)
@@ -226,9 +226,12 @@ def test_an_idle_run_publishes_nothing(story):
     # where the story ends nothing changed either; --force publishes anyway
     assert steps.plan(story["settings"])["changed"] is False
     assert steps.plan(story["settings"], force=True)["changed"] is True
-    assert (
-        len(publish.list_releases(story["settings"])) == 5
-    )  # runs 1, 3, 4 once unblocked, 5 after the retraction and re-landed
+    # runs 1, 3, 4 once unblocked, 5 after the retraction and re-landed published; the
+    # sample's release before them is pruned (the settings keep 5)
+    releases = publish.list_releases(story["settings"])
+    assert len(releases) == 5 and story["sample_release"] not in releases
+    for chapter in ("first_release", "update_release", "unblocked_release"):
+        assert story[chapter] in releases, chapter
 
 
 def test_a_release_held_by_one_bad_row_is_unblocked_by_retracting_its_file(story):
