@@ -21,29 +21,31 @@ from exports import trace_row, write_export  # noqa: E402
 
 from pipelines.config import Settings  # noqa: E402
 
-# The modules that take longest (worker time on this 2-core machine, longest first):
-# pytest-xdist hands whole modules (--dist loadscope) to the workers in collection order,
-# so starting these first lets both workers finish together instead of one waiting for
-# the other's last long module. The rest keep their order, after these.
+# The modules that take longest (worker time on this 2-core machine, longest first, as
+# measured by a whole run): pytest-xdist hands whole modules (--dist loadscope) to the
+# workers in collection order, so starting these first lets both workers finish together
+# instead of one waiting for the other's last long module. The rest keep their order,
+# after these. The benchmark's module needs no shared build (USES_DBT_STATE), so the
+# second worker starts on it while the first builds the sample (conftest.built).
 LONGEST_FIRST = (
-    "test_versions.py",
     "test_airflow.py",
-    "test_crash.py",
+    "test_bench.py",
+    "test_versions.py",
     "test_cli.py",
     "test_audit_incremental.py",
-    "test_bench.py",
+    "test_crash.py",
     "test_purchaser_key.py",
-    "test_cli_airflow.py",
-    "test_marts.py",
-    "test_privacy_scan.py",
     "test_marts_gao.py",
-    "test_pipeline.py",
-    "test_dictionary.py",
     "test_bad_inputs.py",
-    "test_audit_gate.py",
+    "test_privacy_scan.py",
+    "test_marts.py",
     "test_release_atomic.py",
+    "test_audit_gate.py",
+    "test_pipeline.py",
+    "test_cli_airflow.py",
     "test_queries.py",
-    "test_audit_generated.py",
+    "test_generate.py",
+    "test_validation_report.py",
 )
 
 
@@ -246,10 +248,14 @@ def built(tmp_path_factory) -> Settings:
     return s
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_state(built: Settings) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def dbt_state(request) -> None:
     """The first build of the session parses the dbt project and runs its unit tests;
-    later builds start from its partial parse and leave the unit tests out."""
+    later builds start from its partial parse and leave the unit tests out. A module
+    whose tests build nothing in this process says ``USES_DBT_STATE = False``, and does
+    not wait for the session's build."""
+    if getattr(request.module, "USES_DBT_STATE", True):
+        request.getfixturevalue("built")
 
 
 @pytest.fixture(scope="session")

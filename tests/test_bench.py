@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench  # noqa: E402
 
+USES_DBT_STATE = False  # every stage is a process of its own (conftest.dbt_state)
+
 
 @pytest.mark.slow
 def test_the_benchmark_runs_every_stage_and_writes_its_figures(tmp_path):

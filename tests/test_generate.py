@@ -30,6 +30,9 @@ from pipelines.generate.catalog import MEXICAN_STATES
 
 # Copies kept in the repository: the published figures as a dbt seed, the real ATF sample as test data.
 REFERENCE = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "gao_16_223_figures.csv"
+
+USES_DBT_STATE = False  # the generator's files are read here, never built (conftest.dbt_state)
+
 FFL_SAMPLE = Path(__file__).resolve().parent / "data" / "0124-ffl-list-sample.txt"
 
 # GAO-16-223, as published (also in shared/reference/gao-16-223-figures.csv)
