@@ -23,10 +23,12 @@ from pipelines.config import Settings  # noqa: E402
 
 # The modules that take longest (worker time on this 2-core machine, longest first, as
 # measured by a whole run): pytest-xdist hands whole modules (--dist loadscope) to the
-# workers in collection order, so starting these first lets both workers finish together
-# instead of one waiting for the other's last long module. The rest keep their order,
-# after these. The benchmark's module needs no shared build (USES_DBT_STATE), so the
-# second worker starts on it while the first builds the sample (conftest.built).
+# workers in collection order (--no-loadscope-reorder: by default it orders them by
+# their number of tests, which put one-test modules of a minute last), so starting these
+# first lets both workers finish together instead of one waiting for the other's last
+# long module. The rest keep their order, after these. The first two start the workers:
+# the Airflow story's worker builds the session's sample (conftest.built) while the
+# other runs the benchmark, which needs no shared build (USES_DBT_STATE).
 LONGEST_FIRST = (
     "test_airflow.py",
     "test_bench.py",
@@ -34,18 +36,18 @@ LONGEST_FIRST = (
     "test_cli.py",
     "test_audit_incremental.py",
     "test_crash.py",
+    "test_privacy_scan.py",
+    "test_pipeline.py",
     "test_purchaser_key.py",
+    "test_release_atomic.py",
+    "test_marts.py",
     "test_marts_gao.py",
     "test_bad_inputs.py",
-    "test_privacy_scan.py",
-    "test_marts.py",
-    "test_release_atomic.py",
     "test_audit_gate.py",
-    "test_pipeline.py",
     "test_cli_airflow.py",
     "test_queries.py",
-    "test_generate.py",
     "test_validation_report.py",
+    "test_generate.py",
 )
 
 
