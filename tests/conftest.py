@@ -26,12 +26,14 @@ from pipelines.config import Settings  # noqa: E402
 # workers in collection order (--no-loadscope-reorder: by default it orders them by
 # their number of tests, which put one-test modules of a minute last), so starting these
 # first lets both workers finish together instead of one waiting for the other's last
-# long module. The rest keep their order, after these. The first two start the workers:
-# the Airflow story's worker builds the session's sample (conftest.built) while the
-# other runs the benchmark, which needs no shared build (USES_DBT_STATE).
+# long module. The rest keep their order, after these. The first modules start the
+# workers: the Airflow story's worker builds the session's sample (conftest.built) while
+# the other runs the benchmark, or under -m "not slow" the generator's tests, neither of
+# which needs a shared build (USES_DBT_STATE).
 LONGEST_FIRST = (
     "test_airflow.py",
     "test_bench.py",
+    "test_generate.py",
     "test_versions.py",
     "test_cli.py",
     "test_audit_incremental.py",
@@ -47,7 +49,6 @@ LONGEST_FIRST = (
     "test_cli_airflow.py",
     "test_queries.py",
     "test_validation_report.py",
-    "test_generate.py",
 )
 
 
