@@ -80,6 +80,13 @@ def make_settings(root: Path) -> Settings:
     return _Settings(**settings.__dict__)
 
 
+def copy_data(source: Path, target: Path) -> Settings:
+    """A copy of the data folder ``source`` at ``target`` (its release links kept as
+    links), and its settings."""
+    shutil.copytree(source, target, symlinks=True)
+    return make_settings(target)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     s = make_settings(tmp_path / "data")
@@ -243,9 +250,7 @@ def built(tmp_path_factory) -> Settings:
     built once for the session (``shared_once``), and copied for each worker, whose
     tests audit it again and write their reports into it."""
     shared = shared_once(tmp_path_factory, "built", _build_sample)
-    target = tmp_path_factory.mktemp("built") / "data"
-    shutil.copytree(shared / "data", target, symlinks=True)
-    s = make_settings(target)
+    s = copy_data(shared / "data", tmp_path_factory.mktemp("built") / "data")
     for name in DBT_STATE_FILES:
         _dbt_state[name] = (s.dbt_target_dir / name).read_bytes()
     return s
@@ -295,6 +300,26 @@ def airflow_settings(settings: Settings, migrated_airflow: Path) -> Settings:
 @pytest.fixture
 def built_copy(built: Settings, tmp_path: Path) -> Settings:
     """A private copy of the built data folder, for tests that change it."""
-    target = tmp_path / "data"
-    shutil.copytree(built.data_dir, target, symlinks=True)
-    return make_settings(target)
+    return copy_data(built.data_dir, tmp_path / "data")
+
+
+def airflow_task_states(settings: Settings, dag_id: str) -> dict[str, tuple[str, int]]:
+    """(state, try number) of each task of the DAG's latest run, from Airflow's SQLite
+    metadata database."""
+    import sqlite3
+
+    con = sqlite3.connect(settings.airflow_home / "airflow.db")
+    try:
+        (run_id,) = con.execute(
+            "select run_id from dag_run where dag_id = ? order by id desc limit 1", [dag_id]
+        ).fetchone()
+        return {
+            task: (state, tries)
+            for task, state, tries in con.execute(
+                "select task_id, state, try_number from task_instance "
+                "where dag_id = ? and run_id = ?",
+                [dag_id, run_id],
+            ).fetchall()
+        }
+    finally:
+        con.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_ORIGIN, make_settings, with_migrated_airflow
+from conftest import SAMPLE_ORIGIN, airflow_task_states, copy_data, with_migrated_airflow
 
 from pipelines import orchestration, publish
 from pipelines.config import PROJECT_ROOT
@@ -117,16 +117,11 @@ def story(built, tmp_path_factory, migrated_airflow):
        failed on it once, so the task is retried and then succeeds.
     2. partner_export; 3. licensee_listing on the next monthly listing; 4. landing_watch
        on a new export."""
-    target = tmp_path_factory.mktemp("airflow_story") / "data"
-    shutil.copytree(built.data_dir, target, symlinks=True)
-    settings = with_migrated_airflow(make_settings(target), migrated_airflow)
-    seen: dict = {"settings": settings}
-    key = pytest.MonkeyPatch()
-    key.setenv("TRACEPIPE_PII_KEY", "test-key")  # the sample's, for every DAG run
-    try:
-        yield _chapters(settings, seen)
-    finally:
-        key.undo()
+    settings = copy_data(built.data_dir, tmp_path_factory.mktemp("airflow_story") / "data")
+    with_migrated_airflow(settings, migrated_airflow)
+    with pytest.MonkeyPatch.context() as key:
+        key.setenv("TRACEPIPE_PII_KEY", "test-key")  # the sample's, for every DAG run
+        yield _chapters(settings, {"settings": settings})
 
 
 def _chapters(settings, seen: dict) -> dict:
@@ -151,7 +146,7 @@ def _chapters(settings, seen: dict) -> dict:
             env.setenv("TRACEPIPE_RETRY_DELAY", "3")
             seen["second_output"] = _ran(orchestration.run_dag(settings, capture=True))
         closer.join()
-        seen["second_states"] = _states(settings, "trace_pipeline")
+        seen["second_states"] = airflow_task_states(settings, "trace_pipeline")
         seen["reader_rows"] = reader.execute(
             "select recovery_year, n_traced from origin_by_year order by 1"
         ).fetchall()
@@ -190,7 +185,7 @@ def _chapters(settings, seen: dict) -> dict:
         (settings.landing_dir / "trace" / "trace_2010_2012.csv").read_text().splitlines()[0] + "\n"
     )
     seen["watch_output"] = _ran(orchestration.run_dag(settings, "landing_watch", capture=True))
-    seen["watch_states"] = _states(settings, "landing_watch")
+    seen["watch_states"] = airflow_task_states(settings, "landing_watch")
     seen["landed_events"] = _asset_events(settings, "tracepipe_landed_exports")
     return seen
 
@@ -207,26 +202,6 @@ def test_the_dag_runs_end_to_end_under_airflow_while_an_analyst_reads(story):
     assert len(story["second_releases"]) == 2
     for output in (story["second_output"], story["monthly_output"], story["export_output"]):
         assert "DOE, JOHN" not in output and "1980-01-02" not in output
-
-
-def _states(settings, dag_id: str) -> dict[str, tuple[str, int]]:
-    import sqlite3
-
-    con = sqlite3.connect(settings.airflow_home / "airflow.db")
-    try:
-        (run_id,) = con.execute(
-            "select run_id from dag_run where dag_id = ? order by id desc limit 1", [dag_id]
-        ).fetchone()
-        return {
-            task: (state, tries)
-            for task, state, tries in con.execute(
-                "select task_id, state, try_number from task_instance "
-                "where dag_id = ? and run_id = ?",
-                [dag_id, run_id],
-            ).fetchall()
-        }
-    finally:
-        con.close()
 
 
 @pytest.mark.slow

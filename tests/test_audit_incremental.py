@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import copy_data
 from exports import trace_row, write_export
 
 from pipelines import audit, cli, steps
@@ -84,9 +84,7 @@ def land_and_build(settings: Settings, name: str, file_rows: list[dict[str, str]
 def story(built, tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setattr(steps, "code_fingerprint", lambda: PINNED)
-    target = tmp_path_factory.mktemp("incremental") / "data"
-    shutil.copytree(built.data_dir, target, symlinks=True)
-    settings = make_settings(target)
+    settings = copy_data(built.data_dir, tmp_path_factory.mktemp("incremental") / "data")
     chapters: dict = {"settings": settings}
     try:
         chapters["base"] = audits(settings, "base")

@@ -624,14 +624,6 @@ def test_the_corpus_has_forty_kinds_and_every_file_is_used():
 # --- running a case --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def release(built) -> Path:
-    """A published folder with a real release (the session's built sample); each case
-    starts with a copy of it, and must leave it exactly as it was (an ingest never
-    touches the release)."""
-    return built.published_dir
-
-
 def _tree(root: Path) -> dict[str, str]:
     """Every file of a folder by its content hash, and every link by its target."""
     import hashlib
@@ -647,12 +639,13 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case: Case, release, tmp_path, monkeypatch, capsys, caplog):
+def test_bad_input(case: Case, built, tmp_path, monkeypatch, capsys, caplog):
     data = tmp_path / "data"
     landing = data / "landing"
     for kind in KINDS:
         (landing / kind).mkdir(parents=True)
-    shutil.copytree(release, data / "published", symlinks=True)
+    # the release of the session's sample (conftest.built): an ingest must leave it as it was
+    shutil.copytree(built.published_dir, data / "published", symlinks=True)
     published_before = _tree(data / "published")
     monkeypatch.setenv("TRACEPIPE_DATA_DIR", str(data))
     monkeypatch.setenv("TRACEPIPE_PII_KEY", KEY)

@@ -8,32 +8,14 @@ publishing is in test_privacy_scan.py)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
-from conftest import with_migrated_airflow
+from conftest import airflow_task_states, with_migrated_airflow
 from exports import trace_row, write_export
 
 from pipelines import cli, publish
 
 CHECK = "personal data: no value of any mart to be published is a purchaser's name or address"
-
-
-def task_states(settings, dag_id: str = "trace_pipeline") -> dict[str, str]:
-    """The states of the tasks of the DAG's latest run, from Airflow's metadata database."""
-    con = sqlite3.connect(settings.airflow_home / "airflow.db")
-    try:
-        (run_id,) = con.execute(
-            "select run_id from dag_run where dag_id = ? order by id desc limit 1", [dag_id]
-        ).fetchone()
-        return dict(
-            con.execute(
-                "select task_id, state from task_instance where dag_id = ? and run_id = ?",
-                [dag_id, run_id],
-            ).fetchall()
-        )
-    finally:
-        con.close()
 
 
 @pytest.mark.slow
@@ -79,7 +61,10 @@ def test_a_release_held_under_airflow_fails_the_audit_task_and_exits_held_with_t
     assert "Traceback" not in out + err
 
     # what Airflow recorded: the held release shows on the audit task, not green
-    states = task_states(settings)
+    states = {
+        task: state
+        for task, (state, _tries) in airflow_task_states(settings, "trace_pipeline").items()
+    }
     assert states["audit"] == "failed", states
     assert states["publish"] == "upstream_failed" and states["report"] == "upstream_failed"
     assert states["ingest"] == states["transform"] == "success"

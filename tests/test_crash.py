@@ -6,7 +6,6 @@ phase and at random, are in test_release_atomic.py.)"""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,19 +15,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import make_settings
+from conftest import copy_data
 from exports import trace_row, write_export
 
 from pipelines import cli, publish
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def base(built):
-    """A data folder with one published release (the session's built sample; each test
-    works on a copy)."""
-    return built
 
 
 def land_new_exports(settings) -> int:
@@ -113,10 +105,10 @@ def ledger_is_whole(settings) -> None:
     ],
 )
 def test_a_run_killed_during_a_stage_leaves_the_release_whole_and_the_rerun_completes(
-    base, tmp_path, monkeypatch, capsys, stage, marker, delay
+    built, tmp_path, monkeypatch, capsys, stage, marker, delay
 ):
-    s = make_settings(tmp_path / "data")
-    shutil.copytree(base.data_dir, s.data_dir, symlinks=True)
+    # a copy of the session's sample, built and published (conftest.built)
+    s = copy_data(built.data_dir, tmp_path / "data")
     before = publish.current_release(s)
     n_new = land_new_exports(s)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import make_settings
+from conftest import copy_data, make_settings
 from exports import trace_row, write_export
 
 from pipelines import ingest, privacy
@@ -433,11 +433,6 @@ def build(settings: Settings) -> None:
     transform(settings)  # dbt build; raises TransformFailed with dbt's failures
 
 
-def copy_data(source: Settings, target: Path) -> Settings:
-    shutil.copytree(source.data_dir, target, symlinks=True)
-    return make_settings(target)
-
-
 @pytest.fixture(scope="module")
 def first(tmp_path_factory) -> Settings:
     s = make_settings(tmp_path_factory.mktemp("marts-first") / "data")
@@ -451,7 +446,7 @@ def first(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="module")
 def second(first, tmp_path_factory) -> Settings:
     """The first round's warehouse, a second trace file landed, built incrementally."""
-    s = copy_data(first, tmp_path_factory.mktemp("marts-second") / "data")
+    s = copy_data(first.data_dir, tmp_path_factory.mktemp("marts-second") / "data")
     write_export(
         s.landing_dir / "trace" / "trace_b.csv",
         "trace",
@@ -467,7 +462,7 @@ def second(first, tmp_path_factory) -> Settings:
 def third(second, tmp_path_factory) -> Settings:
     """Then an older licensee listing arrives (January 2013): in it the moved dealer is in
     Nevada, so a purchase of January 2013 is placed there. Built incrementally."""
-    s = copy_data(second, tmp_path_factory.mktemp("marts-third") / "data")
+    s = copy_data(second.data_dir, tmp_path_factory.mktemp("marts-third") / "data")
     listing = [license(MOVED_DEALER, "NV"), license(TX_DEALER, "TX")]
     write_export(
         s.landing_dir / "licensees" / "0113-ffl-list.txt", "licensees", listing, line_end="\r\n"
@@ -482,7 +477,7 @@ def rebuilt(third, tmp_path_factory) -> Settings:
     ``tracepipe transform --full-refresh`` does (dbt build --full-refresh)."""
     from pipelines import steps
 
-    s = copy_data(third, tmp_path_factory.mktemp("marts-rebuilt") / "data")
+    s = copy_data(third.data_dir, tmp_path_factory.mktemp("marts-rebuilt") / "data")
     assert steps.transform(s, full_refresh=True)["command"].startswith("build --full-refresh")
     return s
 
@@ -830,7 +825,7 @@ def test_purchaser_hashes_of_multiple_sales_are_made_once_per_load_and_leave_wit
     the rifles read their purchaser's hash from it."""
     from pipelines import steps
 
-    s = copy_data(third, tmp_path / "data")
+    s = copy_data(third.data_dir, tmp_path / "data")
     keys = "select load_id, file_row_number, purchaser_key from intermediate.int_multiple_sale_purchaser_keys"
     before = q(s, keys)
     (first_load,) = {load for load, _, _ in before}

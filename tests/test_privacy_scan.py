@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import make_settings, with_migrated_airflow
+from conftest import copy_data, with_migrated_airflow
 from exports import trace_row, write_export
 from released import generated_release
 
@@ -139,8 +138,7 @@ def test_no_personal_value_or_key_reaches_anything_the_pipeline_writes(
 ):
     # a copy of the session's release of generated exports of all four kinds (released.py)
     shared, _outcome = generated_release(tmp_path_factory)
-    shutil.copytree(shared.data_dir, tmp_path / "data", symlinks=True)
-    s = make_settings(tmp_path / "data")
+    s = copy_data(shared.data_dir, tmp_path / "data")
     with_migrated_airflow(s, migrated_airflow)
     rows = adversarial_rows()
     path = write_export(s.landing_dir / "trace" / "trace_privacy.csv", "trace", rows[:2])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import make_settings
+from conftest import copy_data
 from exports import trace_row, write_export
 
 from pipelines import publish, steps
@@ -79,9 +79,7 @@ def long_and_short_2011(settings) -> tuple:
 
 @pytest.fixture(scope="module")
 def story(built, tmp_path_factory) -> dict:
-    target = tmp_path_factory.mktemp("versions") / "data"
-    shutil.copytree(built.data_dir, target, symlinks=True)
-    s = make_settings(target)
+    s = copy_data(built.data_dir, tmp_path_factory.mktemp("versions") / "data")
     trace = s.landing_dir / "trace"
     seen: dict = {"settings": s}
 

@@ -134,7 +134,7 @@ def render(fig: Figure, folder: Path, name: str) -> str:
     (without its XML prologue, sized by the page's CSS)."""
     folder.mkdir(parents=True, exist_ok=True)
     # Lay the figure out once for both files (each savefig would run the constrained
-    # layout again: about half of a chart's time).
+    # layout again).
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
