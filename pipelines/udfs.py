@@ -13,7 +13,7 @@ import contextlib
 import duckdb
 import pyarrow as pa
 
-from pipelines.privacy import keyed_hash
+from pipelines.privacy import keyed_hasher
 
 PURCHASER_KEY_FUNCTION = "tracepipe_purchaser_key"
 
@@ -22,12 +22,14 @@ def register(con: duckdb.DuckDBPyConnection, key: str | None) -> None:
     """``tracepipe_purchaser_key(normalised name, birth date YYYY-MM-DD or '')``: the
     HMAC-SHA256 of ``name|dob`` under the key, hex; null without a name or a key."""
 
+    hashed = None if key is None else keyed_hasher(key)
+
     def purchaser_key(names: pa.ChunkedArray, dobs: pa.ChunkedArray) -> pa.Array:
-        if key is None:
+        if hashed is None:
             return pa.nulls(len(names), pa.string())
         return pa.array(
             [
-                None if name is None else keyed_hash(f"{name}|{dob or ''}", key)
+                None if name is None else hashed(f"{name}|{dob or ''}")
                 for name, dob in zip(names.to_pylist(), dobs.to_pylist(), strict=True)
             ],
             pa.string(),
