@@ -335,31 +335,53 @@ repeat_groups as (
 
 ),
 
-dealer_listings as (
+listing_bounds as (
 
-    -- Each listing row of a dealer with the purchase months it answers for: from its
-    -- snapshot month (the dealer's earliest snapshot: from any month before it) up to
-    -- the dealer's next snapshot. So the listing valid at a month is the latest snapshot
-    -- holding the dealer on or before it, else the dealer's earliest. A request finds
-    -- its row by a hash join on the dealer's key with the month's range checked on the
-    -- few rows of that dealer: the build side is the listing (a row per dealer and
-    -- snapshot), not the batch's (dealer, month) pairs, whose millions of rows made
-    -- DuckDB spill the wide rows to disk at ten million requests.
+    select licensee_key, min(snapshot_month) as snapshot_month
+    from listings
+    group by licensee_key
+
+),
+
+dealer_months as (
+
+    -- The listing valid at the purchase (recovery) month of each dealer and month the
+    -- batch has (far fewer than its requests): the snapshot holding the dealer's key
+    -- that was valid then, the latest on or before it, else the key's earliest. The
+    -- as-of join runs on these pairs, not on the wide rows.
     select
-        listings.licensee_key,
-        case
-            when lag(listings.snapshot_month) over dealer is null then '-infinity'::date
-            else listings.snapshot_month
-        end as valid_from,
-        coalesce(lead(listings.snapshot_month) over dealer, 'infinity'::date) as valid_to,
+        pairs.dealer_key,
+        pairs.dealer_match_month,
+        listings.licensee_key as listed_licensee_key,
         listings.snapshot_month as listing_snapshot_month,
         listings.premise_state as source_state,
         listings.license_number as listing_license_number,
         coalesce(us_states.is_southwest_border, false) as is_southwest_border_source
-    from listings
+    from (
+        select
+            pairs.dealer_key,
+            pairs.dealer_match_month,
+            coalesce(valid_then.snapshot_month, listing_bounds.snapshot_month) as snapshot_month
+        from (
+            select distinct
+                dealer_key,
+                date_trunc('month', coalesce(purchase_date, recovery_date))::date as dealer_match_month
+            -- (no `where dealer_key is not null`: DuckDB would push it into the scan of
+            -- raw.trace and parse every license number there three times over; a pair
+            -- without a dealer matches no listing and no request joins back to it)
+            from batch
+        ) as pairs
+        asof left join listings as valid_then
+            on pairs.dealer_key = valid_then.licensee_key
+            and pairs.dealer_match_month >= valid_then.snapshot_month
+        left join listing_bounds
+            on pairs.dealer_key = listing_bounds.licensee_key
+    ) as pairs
+    left join listings
+        on pairs.dealer_key = listings.licensee_key
+        and pairs.snapshot_month = listings.snapshot_month
     left join {{ ref('us_states') }} as us_states
         on listings.premise_state = us_states.state_code
-    window dealer as (partition by listings.licensee_key order by listings.snapshot_month)
 
 ),
 
@@ -372,15 +394,15 @@ located as (
                 and repeat_groups.kept_trace_number <> batch.trace_number,
             false
         ) as is_duplicate_request,
-        dealer_listings.listing_snapshot_month,
+        dealer_months.listing_snapshot_month,
         case
             when batch.dealer_key is null then 'no_dealer'
-            when dealer_listings.licensee_key is null then 'dealer_not_in_listing'
+            when dealer_months.listed_licensee_key is null then 'dealer_not_in_listing'
             else 'located'
         end as dealer_status,
-        dealer_listings.source_state,
-        dealer_listings.listing_license_number,
-        coalesce(dealer_listings.is_southwest_border_source, false) as is_southwest_border_source,
+        dealer_months.source_state,
+        dealer_months.listing_license_number,
+        coalesce(dealer_months.is_southwest_border_source, false) as is_southwest_border_source,
         (select max(loaded_at) from listings) as listing_loaded_at,
         -- when this row was last written (normalised, regrouped or located again):
         -- incremental marts read the rows written since their last run
@@ -388,17 +410,11 @@ located as (
     from batch
     left join repeat_groups
         on batch.repeat_key = repeat_groups.repeat_key
-    left join dealer_listings
-        on batch.dealer_key = dealer_listings.licensee_key
-        -- a request without either date matches the dealer's earliest snapshot
-        and coalesce(
-            date_trunc('month', coalesce(batch.purchase_date, batch.recovery_date))::date,
-            '-infinity'::date
-        ) >= dealer_listings.valid_from
-        and coalesce(
-            date_trunc('month', coalesce(batch.purchase_date, batch.recovery_date))::date,
-            '-infinity'::date
-        ) < dealer_listings.valid_to
+    left join dealer_months
+        on batch.dealer_key = dealer_months.dealer_key
+        and date_trunc('month', coalesce(batch.purchase_date, batch.recovery_date))::date
+            is not distinct from dealer_months.dealer_match_month
+
 )
 
 select * from located
