@@ -162,8 +162,9 @@ def neutralise_formula(value: object) -> object:
 
 
 def keyed_hasher(key: str) -> Callable[[str], str]:
-    """``keyed_hash`` under one key, for many values: the key's HMAC state is made once
-    and copied for each value (half the time of a new HMAC per value)."""
+    """HMAC-SHA256 of normalised values under one key (from ``pipelines.secrets``), hex:
+    the key's HMAC state is made once and copied for each value (half the time of a new
+    HMAC per value)."""
     if not key:
         raise ValueError("a keyed hash needs a secret key (pipelines.secrets.pii_key)")
     keyed = hmac.new(key.encode(), digestmod=hashlib.sha256)
@@ -174,8 +175,3 @@ def keyed_hasher(key: str) -> Callable[[str], str]:
         return digest.hexdigest()
 
     return hashed
-
-
-def keyed_hash(value: str, key: str) -> str:
-    """HMAC-SHA256 of a normalised value, hex; the key comes from ``pipelines.secrets``."""
-    return keyed_hasher(key)(value)
