@@ -804,7 +804,9 @@ def _for_validation(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
 def row_mask(frame: pl.DataFrame, contract: Contract, exposed, index: int) -> privacy.RowMask:
     """What may be written about row ``index`` of a chunk (contract columns first)."""
     columns = contract.columns
-    values = frame.select(columns).row(index)
+    if tuple(frame.columns) != columns:  # a chunk's frame has just these (_chunk_table)
+        frame = frame.select(columns)
+    values = frame.row(index)
     return privacy.RowMask(values, [i for i, c in enumerate(columns) if c in exposed])
 
 
