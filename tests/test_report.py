@@ -278,3 +278,50 @@ def test_it_renders_in_chromium_offline_at_1400px(report, tmp_path):
     assert "Firearms recovered in Mexico and traced" in rendered.dom
     assert rendered.dom.count("<svg") >= len(FIGURES) - 1
     assert png_size(shot) == (1400, 2400)
+
+
+def test_a_second_report_copies_the_pngs_of_unchanged_charts_and_draws_changed_ones(
+    report, tmp_path, monkeypatch
+):
+    """A report of the same release draws no PNG again: each is copied from the last
+    report's, byte for byte the same as drawn; a chart that changed is drawn; the cache
+    keeps only the PNGs of the last report."""
+    from matplotlib.figure import Figure
+
+    from pipelines.report import build, charts
+
+    settings, path, _page, _con = report
+    release = settings.current_link.resolve()
+    drawn: list[str] = []
+    real_savefig = Figure.savefig
+
+    def savefig(self, target, *args, **kwargs):
+        if kwargs.get("format") != "svg":
+            drawn.append(Path(target).name)
+        return real_savefig(self, target, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    cache = tmp_path / "cache"
+    build(release, tmp_path / "first", "first", png_cache=cache)
+    assert sorted(drawn) == sorted(f"{f}.png" for f in FIGURES[:-1])
+    drawn.clear()
+    build(release, tmp_path / "second", "second", png_cache=cache)
+    assert drawn == []
+    for figure in FIGURES[:-1]:
+        png = f"figures/{figure}.png"
+        again = (tmp_path / "second" / png).read_bytes()
+        assert again == (tmp_path / "first" / png).read_bytes() == (path.parent / png).read_bytes()
+    assert len(list(cache.glob("*.png"))) == len(FIGURES) - 1
+
+    # one chart changes (its title): it alone is drawn, and the cache follows
+    real_render = charts.render
+
+    def retitled(fig, folder, name):
+        if name == "seizures":
+            fig.axes[0].set_title("Seizures, retitled")
+        return real_render(fig, folder, name)
+
+    monkeypatch.setattr(charts, "render", retitled)
+    build(release, tmp_path / "third", "third", png_cache=cache)
+    assert drawn == ["seizures.png"]
+    assert len(list(cache.glob("*.png"))) == len(FIGURES) - 1

@@ -13,6 +13,7 @@ release is a generated sample whose totals are not meant to match GAO's.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FIGURES_FOLDER = "figures"
+# The PNGs of the last report's charts, by what they show (charts.png_cache).
+PNG_CACHE = ".chart-png-cache"
 
 
 @dataclass
@@ -138,40 +141,50 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def build(release_path: Path, folder: Path, run_id: str, history_href: str = "") -> Path:
+def build(
+    release_path: Path,
+    folder: Path,
+    run_id: str,
+    history_href: str = "",
+    png_cache: Path | None = None,
+) -> Path:
     """Write ``folder/figures.html`` and ``folder/figures/*`` from the release at
-    ``release_path``; returns the page's path."""
+    ``release_path``; returns the page's path. A chart the last report drew the same is
+    copied from its PNG in ``png_cache`` (``charts.png_cache``), not drawn again."""
+    from pipelines.report import charts
     from pipelines.report import figures as figures_mod
 
     manifest = Manifest.read(release_path)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / FIGURES_FOLDER
-    con = duckdb.connect(str(release_path / "marts.duckdb"), read_only=True)
-    try:
-        tables = _tables(con)
-        drawn = []
-        for make in figures_mod.FIGURES:
-            probe = make.__name__
-            try:
-                fig = make(con, out)
-            except duckdb.CatalogException as exc:
-                # a mart this figure needs is not in the release (an older release)
-                log.warning("figure %s left out: %s", probe, exc)
-                continue
-            fig.files = [
-                _href(out / f"{fig.id}.{ext}", folder)
-                for ext in ("svg", "png")
-                if (out / f"{fig.id}.{ext}").exists()
-            ]
-            missing = [m for m in fig.marts if m not in tables]
-            if missing:
-                log.warning("figure %s drawn without %s", fig.id, ", ".join(missing))
-            drawn.append(fig)
-        reproduction = (
-            figures_mod.reproduction(con) if "gao_16_223_reproduction" in tables else None
-        )
-    finally:
-        con.close()
+    cache = charts.png_cache(png_cache) if png_cache else contextlib.nullcontext()
+    with cache:
+        con = duckdb.connect(str(release_path / "marts.duckdb"), read_only=True)
+        try:
+            tables = _tables(con)
+            drawn = []
+            for make in figures_mod.FIGURES:
+                probe = make.__name__
+                try:
+                    fig = make(con, out)
+                except duckdb.CatalogException as exc:
+                    # a mart this figure needs is not in the release (an older release)
+                    log.warning("figure %s left out: %s", probe, exc)
+                    continue
+                fig.files = [
+                    _href(out / f"{fig.id}.{ext}", folder)
+                    for ext in ("svg", "png")
+                    if (out / f"{fig.id}.{ext}").exists()
+                ]
+                missing = [m for m in fig.marts if m not in tables]
+                if missing:
+                    log.warning("figure %s drawn without %s", fig.id, ", ".join(missing))
+                drawn.append(fig)
+            reproduction = (
+                figures_mod.reproduction(con) if "gao_16_223_reproduction" in tables else None
+            )
+        finally:
+            con.close()
     matched = sum(1 for row in reproduction.rows if row[-1].text == "yes") if reproduction else 0
     total = len(reproduction.rows) if reproduction else 0
     info = release_info(release_path, manifest, folder, (matched, total))
@@ -215,4 +228,4 @@ def write_figures(settings: Settings, run_id: str) -> Path:
         history_href = _href(history.write_history(settings), folder)
     except Exception as exc:  # noqa: BLE001 — a help beside the figures, not the figures
         log.warning("release history not written: %s: %s", type(exc).__name__, exc)
-    return build(release_path, folder, run_id, history_href)
+    return build(release_path, folder, run_id, history_href, settings.reports_dir / PNG_CACHE)

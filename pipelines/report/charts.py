@@ -4,8 +4,13 @@ SVG text in the page's own font stack, so the page works offline."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
-from collections.abc import Sequence
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 
 import matplotlib
@@ -54,6 +59,11 @@ COLOURS = {
     "reference": "#000000",
 }
 REASON_COLOURS = ["#E69F00", "#D55E00", "#CC79A7", "#F0E442", "#882255", "#999999"]
+
+PNG_DPI = 150
+# While a report is drawn (``png_cache``): the folder of the PNGs of the last report, by
+# what they show, and the names of those this report used.
+_PNG_CACHE: ContextVar[tuple[Path, set[str]] | None] = ContextVar("png_cache", default=None)
 
 _THOUSANDS = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
@@ -129,6 +139,44 @@ def ranked_bars(
     ax.margins(y=0.005)
 
 
+@contextlib.contextmanager
+def png_cache(folder: Path) -> Iterator[None]:
+    """While the block draws a report, a chart whose SVG is the same as one the last
+    report drew (the same picture, to the last mark and label) copies that report's PNG
+    from ``folder`` instead of rasterising it again; on leaving, ``folder`` keeps the PNGs
+    of this report only. A daily run redraws only the charts whose figures changed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    token = _PNG_CACHE.set((folder, used))
+    try:
+        yield
+    finally:
+        _PNG_CACHE.reset(token)
+        for path in folder.glob("*.png"):
+            if path.name not in used:
+                path.unlink(missing_ok=True)
+
+
+def _write_png(fig: Figure, path: Path, svg: str) -> None:
+    cache = _PNG_CACHE.get()
+    if cache is None:
+        fig.savefig(path, dpi=PNG_DPI, metadata={"Software": None})
+        return
+    folder, used = cache
+    what = f"{matplotlib.__version__}|{PNG_DPI}|{svg}".encode()
+    cached = folder / f"{hashlib.sha256(what).hexdigest()}.png"
+    used.add(cached.name)
+    try:
+        shutil.copyfile(cached, path)
+        return
+    except FileNotFoundError:
+        pass
+    fig.savefig(path, dpi=PNG_DPI, metadata={"Software": None})
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, cached)
+
+
 def render(fig: Figure, folder: Path, name: str) -> str:
     """Write ``name.svg`` and ``name.png`` into ``folder``; return the SVG for inlining
     (without its XML prologue, sized by the page's CSS)."""
@@ -139,11 +187,11 @@ def render(fig: Figure, folder: Path, name: str) -> str:
     if engine is not None:
         engine.execute(fig)
         fig.set_layout_engine("none")
-    fig.savefig(folder / f"{name}.png", dpi=150, metadata={"Software": None})
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     svg = buffer.getvalue()
+    _write_png(fig, folder / f"{name}.png", svg)
+    plt.close(fig)
     (folder / f"{name}.svg").write_text(svg, encoding="utf-8")
     start = svg.find("<svg")
     svg = svg[start:]
