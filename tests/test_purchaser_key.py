@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import land_sample
+from conftest import copy_data, land_sample
 
 from pipelines import steps
 from pipelines.config import Settings
@@ -21,7 +21,6 @@ from pipelines.secrets import KeyRefused, key_id, pii_key
 pytestmark = pytest.mark.slow
 
 KEY = "KEY-5b1f0e9c7d-purchaser-hash-do-not-leak"
-OTHER_KEY = "KEY-0a7e3d2c91-a-second-key-do-not-leak"
 
 
 def settings_for(root: Path, **env: str) -> Settings:
@@ -53,16 +52,17 @@ def warehouse(settings: Settings, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def keyed(tmp_path_factory) -> Settings:
-    s = settings_for(tmp_path_factory.mktemp("key") / "data", TRACEPIPE_PII_KEY=KEY)
-    s.ensure_dirs()
-    s.ensure_landing()
-    land_sample(s)
-    steps.run_all(s)
-    return s
+def keyed(built, tmp_path_factory) -> tuple[Settings, dict]:
+    """A copy of the session's sample (conftest.built, hashed under the tests' own key)
+    run again under ``KEY``, and the run's outcome."""
+    root = tmp_path_factory.mktemp("key") / "data"
+    copy_data(built.data_dir, root)
+    s = settings_for(root, TRACEPIPE_PII_KEY=KEY)
+    return s, steps.run_all(s)
 
 
 def test_no_file_the_pipeline_writes_holds_the_key(keyed):
+    keyed, _outcome = keyed
     # the warehouse (view definitions included), dbt's target, logs and partial parse,
     # the reports, the published release, the landing and rejected folders
     assert files_holding(keyed.data_dir, KEY.encode()) == []
@@ -74,6 +74,7 @@ def test_no_file_the_pipeline_writes_holds_the_key(keyed):
 
 
 def test_the_purchaser_hash_is_an_hmac_under_the_key(keyed):
+    keyed, _outcome = keyed
     # the sample's purchaser, normalised, with the birth date as YYYY-MM-DD
     expected = hmac.new(KEY.encode(), b"DOE, JOHN Q|1980-01-02", hashlib.sha256).hexdigest()
     keys = {k for (k,) in published(keyed, "select purchaser_key from repeat_purchasers")}
@@ -82,15 +83,10 @@ def test_the_purchaser_hash_is_an_hmac_under_the_key(keyed):
     assert plain not in keys
 
 
-def test_a_new_key_rehashes_every_purchaser(keyed, tmp_path):
-    import shutil
-
-    root = tmp_path / "data"
-    shutil.copytree(keyed.data_dir, root, symlinks=True)
-    s = settings_for(root, TRACEPIPE_PII_KEY=OTHER_KEY)
-    outcome = steps.run_all(s)
+def test_a_new_key_rehashes_every_purchaser(keyed):
+    s, outcome = keyed
     assert outcome["plan"]["changed"]  # no new file, but a new key: a new release
-    expected = hmac.new(OTHER_KEY.encode(), b"DOE, JOHN Q|1980-01-02", hashlib.sha256).hexdigest()
+    expected = hmac.new(KEY.encode(), b"DOE, JOHN Q|1980-01-02", hashlib.sha256).hexdigest()
     in_model = warehouse(
         s,
         "select distinct purchaser_key from intermediate.int_trace_requests_flagged "
@@ -99,7 +95,7 @@ def test_a_new_key_rehashes_every_purchaser(keyed, tmp_path):
     assert in_model == [(expected,)]  # never a mix of two keys
     assert published(s, "select distinct purchaser_key from repeat_purchasers") == [(expected,)]
     manifest = (s.current_link / "manifest.json").read_text()
-    assert key_id(OTHER_KEY) in manifest and OTHER_KEY not in manifest
+    assert key_id(KEY) in manifest and KEY not in manifest
 
 
 def test_without_a_key_the_hashed_marts_are_withheld_and_the_command_says_why(tmp_path, capsys):
