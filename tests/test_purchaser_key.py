@@ -62,22 +62,22 @@ def keyed(built, tmp_path_factory) -> tuple[Settings, dict]:
 
 
 def test_no_file_the_pipeline_writes_holds_the_key(keyed):
-    keyed, _outcome = keyed
+    s, _outcome = keyed
     # the warehouse (view definitions included), dbt's target, logs and partial parse,
     # the reports, the published release, the landing and rejected folders
-    assert files_holding(keyed.data_dir, KEY.encode()) == []
-    target = keyed.dbt_target_dir
+    assert files_holding(s.data_dir, KEY.encode()) == []
+    target = s.dbt_target_dir
     assert (target / "manifest.json").exists() and (target / "run_results.json").exists()
-    views = warehouse(keyed, "select sql from duckdb_views() where not internal")
+    views = warehouse(s, "select sql from duckdb_views() where not internal")
     assert views and all(KEY not in sql for (sql,) in views)
     assert any("tracepipe_purchaser_key(" in sql for (sql,) in views)
 
 
 def test_the_purchaser_hash_is_an_hmac_under_the_key(keyed):
-    keyed, _outcome = keyed
+    s, _outcome = keyed
     # the sample's purchaser, normalised, with the birth date as YYYY-MM-DD
     expected = hmac.new(KEY.encode(), b"DOE, JOHN Q|1980-01-02", hashlib.sha256).hexdigest()
-    keys = {k for (k,) in published(keyed, "select purchaser_key from repeat_purchasers")}
+    keys = {k for (k,) in published(s, "select purchaser_key from repeat_purchasers")}
     assert keys == {expected}
     plain = hashlib.sha256(f"{KEY}|DOE, JOHN Q|1980-01-02".encode()).hexdigest()
     assert plain not in keys

@@ -13,7 +13,6 @@ release is a generated sample whose totals are not meant to match GAO's.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
@@ -157,8 +156,7 @@ def build(
     manifest = Manifest.read(release_path)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / FIGURES_FOLDER
-    cache = charts.png_cache(png_cache) if png_cache else contextlib.nullcontext()
-    with cache:
+    with charts.png_cache(png_cache):
         con = duckdb.connect(str(release_path / "marts.duckdb"), read_only=True)
         try:
             tables = _tables(con)

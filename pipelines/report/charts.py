@@ -140,11 +140,15 @@ def ranked_bars(
 
 
 @contextlib.contextmanager
-def png_cache(folder: Path) -> Iterator[None]:
+def png_cache(folder: Path | None) -> Iterator[None]:
     """While the block draws a report, a chart whose SVG is the same as one the last
     report drew (the same picture, to the last mark and label) copies that report's PNG
     from ``folder`` instead of rasterising it again; on leaving, ``folder`` keeps the PNGs
-    of this report only. A daily run redraws only the charts whose figures changed."""
+    of this report only. A daily run redraws only the charts whose figures changed.
+    Without a folder, every PNG is drawn."""
+    if folder is None:
+        yield
+        return
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     token = _PNG_CACHE.set((folder, used))
@@ -159,22 +163,22 @@ def png_cache(folder: Path) -> Iterator[None]:
 
 def _write_png(fig: Figure, path: Path, svg: str) -> None:
     cache = _PNG_CACHE.get()
-    if cache is None:
-        fig.savefig(path, dpi=PNG_DPI, metadata={"Software": None})
-        return
-    folder, used = cache
-    what = f"{matplotlib.__version__}|{PNG_DPI}|{svg}".encode()
-    cached = folder / f"{hashlib.sha256(what).hexdigest()}.png"
-    used.add(cached.name)
-    try:
-        shutil.copyfile(cached, path)
-        return
-    except FileNotFoundError:
-        pass
+    cached = None
+    if cache is not None:
+        folder, used = cache
+        what = f"{matplotlib.__version__}|{PNG_DPI}|{svg}".encode()
+        cached = folder / f"{hashlib.sha256(what).hexdigest()}.png"
+        used.add(cached.name)
+        try:
+            shutil.copyfile(cached, path)
+            return
+        except FileNotFoundError:
+            pass  # not drawn by the last report: draw it
     fig.savefig(path, dpi=PNG_DPI, metadata={"Software": None})
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    shutil.copyfile(path, tmp)
-    os.replace(tmp, cached)
+    if cached is not None:
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, cached)
 
 
 def render(fig: Figure, folder: Path, name: str) -> str:
