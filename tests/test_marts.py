@@ -21,7 +21,7 @@ from exports import trace_row, write_export
 
 from pipelines import ingest, privacy
 from pipelines.config import Settings
-from pipelines.transform import transform
+from pipelines.transform import run_dbt, transform
 
 # The real ATF licensee sample (a repository copy of shared/data/ffl/).
 FFL_SAMPLE = Path(__file__).resolve().parent / "data" / "0124-ffl-list-sample.txt"
@@ -962,3 +962,48 @@ def test_reproduction_table_has_every_reference_figure(second):
     assert len(rows) == 20
     # the small sample matches nothing of GAO's, and says so without failing the build
     assert not any(r[4] for r in rows)
+
+
+def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_rule(built_copy):
+    """``column_values`` (macros/test_column_values.sql): one query reads the model once
+    for all its not_null and accepted_values rules, fails when any is broken, and says
+    which, how many rows and one value."""
+    s = built_copy
+    model = "int_trace_requests_flagged"
+    con = duckdb.connect(str(s.warehouse_path))
+    try:
+        first, last = con.execute(
+            f"select min(trace_number), max(trace_number) from intermediate.{model}"
+        ).fetchone()
+        con.execute(
+            f"update intermediate.{model} set origin = 'martian' where trace_number = ?", [first]
+        )
+        con.execute(
+            f"update intermediate.{model} set dealer_status = null where trace_number = ?", [last]
+        )
+    finally:
+        con.close()
+    result = run_dbt(s, "test", "--select", f"{model},test_name:column_values", "--store-failures")
+    assert not result.success
+    (failure,) = result.failures
+    assert "column_values" in failure and "Got 2 results" in failure, failure
+    assert failure.startswith(f"test.tracepipe.{model}_column_values.")
+    (compiled,) = (s.dbt_target_dir / "compiled").rglob(f"{model}_column_values.sql")
+    assert compiled.read_text().count(model) == 1  # one scan, every rule
+    con = duckdb.connect(str(s.warehouse_path), read_only=True)
+    try:
+        ((schema, table),) = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where schema_name like '%dbt_test__audit' and table_name = ?",
+            [f"{model}_column_values"],
+        ).fetchall()
+        broken = con.execute(
+            f'select column_name, rule, n_rows, example from "{schema}"."{table}" order by 1'
+        ).fetchall()
+    finally:
+        con.close()
+    # a null passes accepted_values, as in dbt's own test; it breaks not_null
+    assert broken == [
+        ("dealer_status", "not_null", 1, None),
+        ("origin", "accepted_values", 1, "martian"),
+    ]
