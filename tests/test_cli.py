@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import land_sample, make_settings
 from exports import trace_row, write_export
+from released import demo_output, generated_release
 
 from pipelines import cli, publish, validate
 from pipelines.config import PROJECT_ROOT, NameRefused, Settings, SettingsError, safe_name
@@ -50,11 +51,15 @@ def released(built_copy, monkeypatch) -> Settings:
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
-    said = out + err
+    assert_plain(out + err)
+    return code, out, err
+
+
+def assert_plain(said: str) -> None:
+    """No traceback and no Python repr in what a command printed."""
     assert "Traceback" not in said, said
     for repr_like in ("PosixPath(", "Summary(", "{'", "<pipelines."):
         assert repr_like not in said, said
-    return code, out, err
 
 
 def one_sentence(err: str) -> str:
@@ -583,9 +588,13 @@ def test_the_steps_one_by_one_then_rollback_and_status(released, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
-def test_demo_without_airflow_shows_each_step_once_then_run_says_nothing_changed(data, capsys):
-    code, out, err = run(capsys, "demo", "--no-airflow")
+def test_demo_without_airflow_shows_each_step_once_then_run_says_nothing_changed(
+    tmp_path_factory, data, capsys
+):
+    # `tracepipe demo --no-airflow` into a new data folder made the session's generated
+    # release (released.py); `run` goes on in a copy of it
+    code, out, err = demo_output(tmp_path_factory)
+    assert_plain(out + err)
     assert code == 0, err
     assert out.startswith("generated ") and "files in " in out
     assert "\ningest: " in out and " new file(s): " in out
@@ -595,6 +604,8 @@ def test_demo_without_airflow_shows_each_step_once_then_run_says_nothing_changed
     lines = [line for line in (out + err).splitlines() if line.strip()]
     assert len(lines) == len(set(lines)), "a line was printed twice"
 
+    shared, _outcome = generated_release(tmp_path_factory)
+    shutil.copytree(shared.data_dir, data.data_dir, symlinks=True)
     code, out, err = run(capsys, "run")
     assert code == 0, err
     assert "nothing changed since release" in out and "Use --force" in out
