@@ -27,12 +27,15 @@ from pipelines.config import Settings  # noqa: E402
 # their number of tests, which put one-test modules of a minute last), so starting these
 # first lets both workers finish together instead of one waiting for the other's last
 # long module. The rest keep their order, after these. The first modules start the
-# workers: the Airflow story's worker builds the session's sample (conftest.built) while
-# the other runs the benchmark, or under -m "not slow" the generator's tests, neither of
-# which needs a shared build (USES_DBT_STATE).
+# workers (xdist gives a worker a second module at once when its first has at most two
+# tests): the Airflow story's worker builds the session's sample (conftest.built) while
+# the other runs the benchmark and the atomic release's tests, none of which needs a
+# shared build (USES_DBT_STATE); under -m "not slow" the Airflow module has one test, so
+# its worker takes the generator's tests too.
 LONGEST_FIRST = (
     "test_airflow.py",
     "test_bench.py",
+    "test_release_atomic.py",
     "test_generate.py",
     "test_versions.py",
     "test_cli.py",
@@ -41,7 +44,6 @@ LONGEST_FIRST = (
     "test_privacy_scan.py",
     "test_pipeline.py",
     "test_purchaser_key.py",
-    "test_release_atomic.py",
     "test_marts.py",
     "test_marts_gao.py",
     "test_bad_inputs.py",

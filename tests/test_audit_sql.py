@@ -13,6 +13,8 @@ from conftest import make_settings
 
 from pipelines import gx_duckdb
 
+USES_DBT_STATE = False  # runs no dbt build: need not wait for conftest.built
+
 ROWS = pd.DataFrame(
     {
         "id": list(range(1, 9)),

@@ -12,6 +12,8 @@ import textwrap
 from pipelines import orchestration
 from pipelines.config import PROJECT_ROOT
 
+USES_DBT_STATE = False  # runs no dbt build: need not wait for conftest.built
+
 HEAVY = ("duckdb", "dbt", "great_expectations", "pandas", "pandera", "polars", "matplotlib")
 
 

@@ -13,6 +13,8 @@ from exports import trace_row, write_export
 
 from pipelines.ingest import ingest
 
+USES_DBT_STATE = False  # runs no dbt build: need not wait for conftest.built
+
 # The real ATF sample of ../shared/data/ffl, copied unchanged into the repository.
 FFL_SAMPLE = Path(__file__).resolve().parent / "data" / "0124-ffl-list-sample.txt"
 

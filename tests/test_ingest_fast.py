@@ -17,6 +17,8 @@ from exports import trace_row, write_export
 from pipelines import ingest
 from pipelines.contracts import CONTRACTS
 
+USES_DBT_STATE = False  # runs no dbt build: need not wait for conftest.built
+
 HEADER = ",".join(CONTRACTS["trace"].columns)
 
 

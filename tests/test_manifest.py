@@ -10,6 +10,8 @@ import pytest
 from pipelines import manifest as manifest_mod
 from pipelines.manifest import DataOrigin, KindRows, Manifest, ManifestError
 
+USES_DBT_STATE = False  # runs no dbt build: need not wait for conftest.built
+
 # As the first version wrote it (commit 513fac8): no sequence, fingerprint, key id,
 # validation summary, rows by stage, previous release, data or versions.
 FIRST_VERSION = {

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+USES_DBT_STATE = False  # runs no dbt build: need not wait for conftest.built
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 

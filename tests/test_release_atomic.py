@@ -27,6 +27,8 @@ from pipelines import publish
 from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.manifest import Manifest
 
+USES_DBT_STATE = False  # runs no dbt build: need not wait for conftest.built
+
 BIG_ROWS = 150_000  # makes a publish last long enough to be killed in the middle
 KILLS = int(os.environ.get("TRACEPIPE_TEST_KILLS", "40"))  # random kills; raise it to soak
 
