@@ -272,7 +272,11 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
                 (node.get("unique_id", "?"), str(status), float(node.get("execution_time") or 0))
             )
             if status in ("error", "fail", "runtime error"):
-                result.failures.append(f"{node.get('unique_id')}: {node.get('message')}")
+                message = node.get("message")
+                name = str(node.get("unique_id", "")).split(".")  # test.<project>.<name>.<hash>
+                if status == "fail" and len(name) > 2 and name[2].endswith(COLUMN_VALUES_TEST):
+                    message = broken_rules(settings, node.get("compiled_code")) or message
+                result.failures.append(f"{node.get('unique_id')}: {message}")
     who = lock_holder(output) if not result.success else None
     if who:
         raise WarehouseBusy(
@@ -283,6 +287,30 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
         tail = "\n".join(output.strip().splitlines()[-15:])
         result.failures.append(f"dbt failed:\n{tail}")
     return result
+
+
+# The model-level test of macros/test_column_values.sql, named <model>_column_values.
+COLUMN_VALUES_TEST = "_column_values"
+RULE_WORDS = {"not_null": "without a value", "accepted_values": "with a value not accepted"}
+
+
+def broken_rules(settings: Settings, compiled_sql: str | None) -> str | None:
+    """What a failing ``column_values`` test found, in words: each broken rule and how many
+    rows break it, by running the test's query again. No value is shown (a rule may be
+    about a column whose values stay out of messages). None when it cannot be said."""
+    if not compiled_sql:
+        return None
+    try:
+        with connect(settings, read_only=True) as con:
+            rows = con.execute(
+                f"select column_name, rule, n_rows from ({compiled_sql}) as broken order by 1, 2"
+            ).fetchall()
+    except Exception:  # noqa: BLE001 - dbt's own message stands
+        return None
+    return (
+        "; ".join(f"{column}: {n} row(s) {RULE_WORDS.get(rule, rule)}" for column, rule, n in rows)
+        or None
+    )
 
 
 def transform(settings: Settings, full_refresh: bool = False) -> TransformResult:

@@ -7,13 +7,16 @@
     accepted_values: column -> the values it may hold. Nulls pass, as in dbt's test.
                      A string is compared as text, a number as a number.
 
-  One row for each rule broken: the column, the rule, how many rows break it, and one
-  value that breaks it.
+  One row for each rule broken: the column, the rule, how many rows break it, and for
+  accepted_values one value that breaks it (in the stored failures only: the pipeline's
+  message names the rules and counts, never a value).
 #}
 {% test column_values(model, not_null=[], accepted_values={}) %}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
-    {%- do rules.append({"column": column, "rule": "not_null", "where": column ~ " is null"}) -%}
+    {%- do rules.append({
+        "column": column, "rule": "not_null", "where": column ~ " is null", "example": "null",
+    }) -%}
 {%- endfor -%}
 {%- for column, values in accepted_values.items() -%}
     {%- set literals = [] -%}
@@ -24,6 +27,7 @@
         "column": column,
         "rule": "accepted_values",
         "where": column ~ " not in (" ~ literals | join(", ") ~ ")",
+        "example": column ~ "::varchar",
     }) -%}
 {%- endfor -%}
 select rule.column_name, rule.rule, rule.n_rows, rule.example
@@ -34,7 +38,7 @@ from (
             'column_name': '{{ r.column }}',
             'rule': '{{ r.rule }}',
             'n_rows': count(*) filter (where {{ r.where }}),
-            'example': any_value({{ r.column }}::varchar) filter (where {{ r.where }})
+            'example': any_value({{ r.example }}) filter (where {{ r.where }})
         }{{ "," if not loop.last }}
         {%- endfor %}
     ]) as rule
