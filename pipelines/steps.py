@@ -5,6 +5,10 @@ that can travel through Airflow's XCom; none of them passes data frames around.
 
 Each event is logged once, where it happens (the ingest logs each file, the audit its
 decision, the publish its release); the steps log nothing of their own.
+Each step imports the module that does its work when it runs: a process that runs one
+step (a stage of the benchmark, an Airflow task on a worker) loads only what that step
+needs, not the ingest's pandera and polars or the audit's pandas as well.
+
 What the caller shows of a step's result (the command line, an Airflow task) comes from
 the dict it returns. The line that states a step's outcome (the audit's decision, the
 release published, a rollback, a retraction) is logged with ``extra={"outcome": True}``:
@@ -19,12 +23,8 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
-from pipelines import audit as audit_mod
-from pipelines import ingest as ingest_mod
-from pipelines import publish as publish_mod
-from pipelines import report as report_mod
-from pipelines import transform as transform_mod
-from pipelines.config import PROJECT_ROOT, Settings, safe_name
+from pipelines import fingerprint
+from pipelines.config import Settings, safe_name
 from pipelines.manifest import InputFile, KindRows, Manifest, ValidationSummary
 from pipelines.warehouse import connect, has_table
 
@@ -46,6 +46,8 @@ def new_run_id() -> str:
 
 def ingest(settings: Settings, kinds: tuple[str, ...] | None = None) -> dict:
     """Load new exports (the ingest logs each file it loads, rejects or refuses)."""
+    from pipelines import ingest as ingest_mod
+
     summary = ingest_mod.ingest(settings, kinds) if kinds else ingest_mod.ingest(settings)
     return summary.to_dict()
 
@@ -54,6 +56,7 @@ def unseen_landed_files(settings: Settings) -> list[str]:
     """Landed exports the ledger has not seen by name, size and time (a hint for the
     landing watch; the ingest knows files by content). Empty while another process holds
     the warehouse: the watch looks again later."""
+    from pipelines import ingest as ingest_mod
     from pipelines.warehouse import WarehouseBusy
 
     if not settings.landing_dir.is_dir():
@@ -83,6 +86,8 @@ def unseen_landed_files(settings: Settings) -> list[str]:
 
 
 def transform(settings: Settings, full_refresh: bool = False) -> dict:
+    from pipelines import transform as transform_mod
+
     result = transform_mod.transform(settings, full_refresh=full_refresh)
     return {
         "command": result.command,
@@ -92,36 +97,11 @@ def transform(settings: Settings, full_refresh: bool = False) -> dict:
     }
 
 
-# What a release is built from, besides the data: the rules (dbt project, suites) and the
-# pipeline's own code. A change to any of them is a reason to build a new release.
-CODE_PARTS = (
-    "dbt_project/dbt_project.yml",
-    "dbt_project/models",
-    "dbt_project/macros",
-    "dbt_project/seeds",
-    "dbt_project/tests",
-    "expectations",
-    "pipelines",
-)
-
-
-def code_fingerprint() -> str:
-    digest = hashlib.sha256()
-    for part in CODE_PARTS:
-        root = PROJECT_ROOT / part
-        files = [root] if root.is_file() else sorted(root.rglob("*"))
-        for path in files:
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
 def inputs_fingerprint(settings: Settings) -> str:
     """What a release is built from: the live and retracted loads of the ledger (by load
     id and status), the code and rules, and the purchaser key (by its public id). Equal
     fingerprints, equal releases."""
-    digest = hashlib.sha256(code_fingerprint().encode())
+    digest = hashlib.sha256(fingerprint.code_fingerprint().encode())
     digest.update(b"purchaser key " + purchaser_key_id(settings).encode())
     if settings.warehouse_path.exists():
         with connect(settings, read_only=True) as con:
@@ -145,10 +125,12 @@ def plan(settings: Settings, force: bool = False) -> dict:
     """After the ingest: is there anything a new release would change? With no new or
     retracted load and no changed code since the current release, the answer is no, and
     the run stops there (``force`` builds and publishes anyway)."""
-    fingerprint = inputs_fingerprint(settings)
+    from pipelines import publish as publish_mod
+
+    inputs = inputs_fingerprint(settings)
     current = publish_mod.current_release(settings)
     unchanged = bool(current) and (
-        Manifest.read(settings.current_link).inputs_fingerprint == fingerprint
+        Manifest.read(settings.current_link).inputs_fingerprint == inputs
     )
     if unchanged and not force:
         message = (
@@ -162,6 +144,8 @@ def plan(settings: Settings, force: bool = False) -> dict:
 def audit(settings: Settings, run_id: str, full: bool = False) -> dict:
     """The expectation suites over what dbt built (the audit logs its decision); ``full``
     checks every row, not only those written since the current release's audit."""
+    from pipelines import audit as audit_mod
+
     result = audit_mod.audit(settings, run_id=safe_name(run_id, "run id"), full=full)
     return summary_of(result.to_dict(), result.report_json, result.report_html)
 
@@ -240,6 +224,8 @@ def ledger_snapshot(settings: Settings) -> Manifest:
 
 
 def held_message(settings: Settings, run_id: str, audit_summary: dict) -> str:
+    from pipelines import publish as publish_mod
+
     return (
         f"release held by the audit of run {run_id}; the previous release "
         f"({publish_mod.current_release(settings) or 'none'}) stays current. Failed checks:\n  "
@@ -256,6 +242,8 @@ def held_message(settings: Settings, run_id: str, audit_summary: dict) -> str:
 def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
     """The atomic publish of an audited run; ``ReleaseHeld`` when the audit held it
     (the exception carries the message, so whoever catches it says it once)."""
+    from pipelines import publish as publish_mod
+
     safe_name(run_id, "run id")
     if audit_summary["decision"] != "publish":
         raise ReleaseHeld(
@@ -288,6 +276,8 @@ def publish(settings: Settings, run_id: str, audit_summary: dict) -> dict:
 
 
 def report(settings: Settings, run_id: str) -> dict:
+    from pipelines import report as report_mod
+
     path = report_mod.write_figures(settings, safe_name(run_id, "run id"))
     return {"report": str(path)}
 

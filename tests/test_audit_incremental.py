@@ -26,7 +26,7 @@ import pytest
 from conftest import copy_data
 from exports import trace_row, write_export
 
-from pipelines import audit, cli, steps
+from pipelines import audit, cli, fingerprint, steps
 from pipelines.audit import incremental
 from pipelines.config import Settings
 
@@ -83,7 +83,7 @@ def land_and_build(settings: Settings, name: str, file_rows: list[dict[str, str]
 @pytest.fixture(scope="module")
 def story(built, tmp_path_factory):
     patch = pytest.MonkeyPatch()
-    patch.setattr(steps, "code_fingerprint", lambda: PINNED)
+    patch.setattr(fingerprint, "code_fingerprint", lambda: PINNED)
     settings = copy_data(built.data_dir, tmp_path_factory.mktemp("incremental") / "data")
     chapters: dict = {"settings": settings}
     try:
@@ -202,7 +202,7 @@ def test_the_daily_audit_decides_as_a_full_audit_of_the_same_warehouse(story, ch
 
 def test_a_changed_suite_file_code_or_full_flag_checks_every_row(story, tmp_path, monkeypatch):
     settings = story["settings"]
-    monkeypatch.setattr(steps, "code_fingerprint", lambda: PINNED)
+    monkeypatch.setattr(fingerprint, "code_fingerprint", lambda: PINNED)
     # A suite file changed (one expectation more would do the same): every row.
     suites = tmp_path / "expectations"
     shutil.copytree(settings.expectations_dir, suites)
@@ -215,13 +215,13 @@ def test_a_changed_suite_file_code_or_full_flag_checks_every_row(story, tmp_path
     assert all(c.scope == "all" for c in result.checks)
 
     # The code or rules changed.
-    monkeypatch.setattr(steps, "code_fingerprint", lambda: PINNED + " and a change")
+    monkeypatch.setattr(fingerprint, "code_fingerprint", lambda: PINNED + " and a change")
     result = audit.audit(settings, run_id="code-changed")
     assert result.incremental["mode"] == "all rows"
     assert "code or rules" in result.incremental["reason"]
 
     # tracepipe audit --full.
-    monkeypatch.setattr(steps, "code_fingerprint", lambda: PINNED)
+    monkeypatch.setattr(fingerprint, "code_fingerprint", lambda: PINNED)
     monkeypatch.setenv("TRACEPIPE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("TRACEPIPE_PII_KEY", "test-key")
     assert cli.main(["audit", "--full", "--run-id", "cli-full"]) == cli.EXIT_OK

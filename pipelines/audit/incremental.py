@@ -16,9 +16,10 @@ A check runs on the new rows only when all of these hold, else on all rows:
   resolved: reference codes, dates) and it passed: every row up to that audit's
   watermark passed it then, and a row not written since holds the same values;
 - nothing else that could change an old row's outcome changed since that audit: the
-  suite files (their checksums), the code and rules (dbt project, suites, pipeline code:
-  ``steps.code_fingerprint``), the purchaser key (by its id), and the load ledger is the
-  one it saw (the same loads in the same order: not a rebuilt or restored warehouse);
+  suite files (their checksums), the code and rules (dbt project, suites, pipeline
+  code: ``fingerprint.code_fingerprint``), the purchaser key (by its id), and the load
+  ledger is the one it saw (the same loads in the same order: not a rebuilt or
+  restored warehouse);
 - no full audit was asked for (``tracepipe audit --full``, ``tracepipe run
   --full-refresh``) and there is a published release.
 
@@ -139,11 +140,11 @@ def ledger_mark(con: duckdb.DuckDBPyConnection, upto: int | None = None) -> dict
 
 def fingerprint(settings: Settings, con: duckdb.DuckDBPyConnection, relations: set[str]) -> dict:
     """What besides a row's own values decides its outcome, as this audit sees it."""
-    from pipelines import steps  # steps imports the audit package
+    from pipelines import fingerprint as code
     from pipelines.secrets import key_id, pii_key
 
     return {
-        "code": steps.code_fingerprint(),
+        "code": code.code_fingerprint(),
         "purchaser_key_id": key_id(pii_key(settings)),
         "suites": suite_checksums(settings),
         "ledger": ledger_mark(con) if "meta.load_ledger" in relations else None,
