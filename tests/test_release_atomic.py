@@ -379,6 +379,7 @@ def test_a_publish_killed_at_any_phase_leaves_the_old_or_the_new_release_whole(t
             publish.verify_release(settings.releases_dir / release_id, release_id)
 
 
+@pytest.mark.slow  # a soak of KILLS random kills; the test above kills at every phase
 def test_a_publish_killed_after_random_delays_leaves_a_whole_release(tmp_path):
     settings = new_settings(tmp_path / "data", keep=2)
     write_marts(settings, 0, big_rows=BIG_ROWS)
