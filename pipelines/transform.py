@@ -265,6 +265,7 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     output = "\n".join(messages)
     result = TransformResult(command=" ".join(args), success=outcome.success, output=output)
     if results_file.exists():
+        column_values: set[str] | None = None  # read from the manifest at the first failure
         for node in json.loads(results_file.read_text()).get("results", []):
             status = node.get("status")
             result.nodes[status] = result.nodes.get(status, 0) + 1
@@ -273,8 +274,9 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
             )
             if status in ("error", "fail", "runtime error"):
                 message = node.get("message")
-                name = str(node.get("unique_id", "")).split(".")  # test.<project>.<name>.<hash>
-                if status == "fail" and len(name) > 2 and name[2].endswith(COLUMN_VALUES_TEST):
+                if status == "fail" and column_values is None:
+                    column_values = column_values_tests(settings)
+                if status == "fail" and node.get("unique_id") in column_values:
                     message = broken_rules(settings, node.get("compiled_code")) or message
                 result.failures.append(f"{node.get('unique_id')}: {message}")
     who = lock_holder(output) if not result.success else None
@@ -289,9 +291,22 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     return result
 
 
-# The model-level test of macros/test_column_values.sql, named <model>_column_values.
-COLUMN_VALUES_TEST = "_column_values"
 RULE_WORDS = {"not_null": "without a value", "accepted_values": "with a value not accepted"}
+
+
+def column_values_tests(settings: Settings) -> set[str]:
+    """The unique ids of the project's ``column_values`` tests (the generic test of
+    macros/test_column_values.sql), from the manifest of the last dbt command; read only
+    when a test has failed."""
+    try:
+        nodes = json.loads((settings.dbt_target_dir / "manifest.json").read_text())["nodes"]
+    except (OSError, ValueError, KeyError):
+        return set()
+    return {
+        uid
+        for uid, node in nodes.items()
+        if (node.get("test_metadata") or {}).get("name") == "column_values"
+    }
 
 
 def broken_rules(settings: Settings, compiled_sql: str | None) -> str | None:
