@@ -66,11 +66,15 @@ class TransformResult:
 def dbt_env(settings: Settings) -> dict[str, str]:
     """The environment variables dbt reads while it builds: the profile's warehouse, by
     its file name (dbt runs in the warehouse's folder; dbt's partial parse hashes the
-    profile, so one path for every data folder keeps the parse valid across them). The
-    purchaser key is not among them: the plugin (pipelines.dbt_plugin) is handed the
+    profile, so one path for every data folder keeps the parse valid across them), and
+    what the incremental models' ``rules_version`` is made of besides their SQL
+    (``rules_inputs``). These are environment variables rather than dbt vars: dbt parses
+    the whole project again when a var changes, and a new key or macro would have cost a
+    full parse; ``rules_version`` reads them only while it builds. The purchaser key is
+    not among them (its public id is): the plugin (pipelines.dbt_plugin) is handed the
     settings and reads the key when dbt connects, and hands DuckDB a function, so no SQL
     text and no environment holds it."""
-    return {"TRACEPIPE_WAREHOUSE": settings.warehouse_path.name}
+    return {"TRACEPIPE_WAREHOUSE": settings.warehouse_path.name, **rules_inputs(settings)}
 
 
 # dbt's events for a node that finished, by the name dbt gives them.
@@ -171,11 +175,14 @@ def macros_checksum(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def dbt_vars(settings: Settings) -> dict[str, str]:
+def rules_inputs(settings: Settings) -> dict[str, str]:
+    """What ``rules_version`` (macros/versions.sql) mixes into every incremental model's
+    version besides its SQL: a checksum of the macro files (dbt's graph does not hold
+    macro text), and the purchaser key's public id (a new key makes every purchaser hash
+    again, never a mix of two keys)."""
     return {
-        "macros_checksum": macros_checksum(settings),
-        # the key's public id: a new key makes the models hash purchasers again
-        "purchaser_key_id": key_id(pii_key(settings)),
+        "TRACEPIPE_MACROS_CHECKSUM": macros_checksum(settings),
+        "TRACEPIPE_PURCHASER_KEY_ID": key_id(pii_key(settings)),
     }
 
 
@@ -185,14 +192,14 @@ _NOT_CODE = {"target", "logs", "dbt_packages"}
 
 def code_checksum(settings: Settings) -> str:
     """A checksum of what dbt's unit tests test: every file of the dbt project (models,
-    macros, seeds, tests, the project file), the plugin that gives dbt its functions,
-    dbt's version and the variables a build passes."""
+    macros, seeds, tests, the project file), the plugin that gives dbt its functions and
+    dbt's version. Not the purchaser key: the unit tests give their models their inputs,
+    hashes included, so a new key (or none) is no new code to test."""
     from dbt.version import __version__ as dbt_version
 
     from pipelines import dbt_plugin
 
     digest = hashlib.sha256(f"dbt {dbt_version}\0".encode())
-    digest.update(json.dumps(dbt_vars(settings), sort_keys=True).encode())
     digest.update(Path(dbt_plugin.__file__).read_bytes())
     root = settings.dbt_project_dir
     for path in sorted(root.rglob("*")):
@@ -233,8 +240,6 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     settings.ensure_dirs()
     argv = [
         *args,
-        "--vars",
-        json.dumps(dbt_vars(settings)),
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",

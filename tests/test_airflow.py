@@ -49,6 +49,7 @@ def test_every_dag_imports_fast_and_is_wired_as_designed(settings):
                     "tags": sorted(d.tags),
                     "tasks": {{
                         t.task_id: {{"owner": t.owner, "retries": t.retries, "pool": t.pool,
+                                     "backoff": t.retry_exponential_backoff,
                                      "down": sorted(t.downstream_task_ids)}}
                         for t in d.tasks
                     }},
@@ -87,6 +88,8 @@ def test_every_dag_imports_fast_and_is_wired_as_designed(settings):
             if task_id in WRITERS:
                 assert task["pool"] == "tracepipe_warehouse", (dag_id, task_id)
                 assert task["retries"] >= 2, (dag_id, task_id)
+                # a multiplier in Airflow 3: True would be 1.0, no backoff at all
+                assert task["backoff"] == 2.0, (dag_id, task_id)
             else:
                 assert task["pool"] != "tracepipe_warehouse", (dag_id, task_id)
     for dag_id in ("trace_pipeline", "licensee_listing"):
@@ -143,7 +146,7 @@ def _chapters(settings, seen: dict) -> dict:
         closer.start()
         with pytest.MonkeyPatch.context() as env:
             env.setenv("TRACEPIPE_LOCK_WAIT_SECONDS", "1")
-            env.setenv("TRACEPIPE_RETRY_DELAY", "3")
+            env.setenv("TRACEPIPE_RETRY_DELAY", "1")
             seen["second_output"] = _ran(orchestration.run_dag(settings, capture=True))
         closer.join()
         seen["second_states"] = airflow_task_states(settings, "trace_pipeline")

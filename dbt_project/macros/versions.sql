@@ -47,16 +47,18 @@
 
 {# The version of the rules a model is built by: its own SQL, the project's macros (dbt's
    graph does not hold macro text, so `tracepipe transform` passes a checksum of the
-   macro files as the var ``macros_checksum``), the public id of the purchaser key (the
-   var ``purchaser_key_id``: a new key makes every purchaser hash again, never a mix of
-   two keys), and the checksum of every model and seed it reads. When it differs from the version a row was written by, an incremental model
+   macro files as TRACEPIPE_MACROS_CHECKSUM), the public id of the purchaser key
+   (TRACEPIPE_PURCHASER_KEY_ID: a new key makes every purchaser hash again, never a mix
+   of two keys), and the checksum of every model and seed it reads. Environment
+   variables, not vars: a changed var makes dbt parse the whole project again, and these
+   are read only while building (pipelines.transform.rules_inputs). When it differs from the version a row was written by, an incremental model
    reprocesses everything, without being told. #}
 {% macro rules_version() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set parts = [
         model.raw_code,
-        'macros:' ~ var('macros_checksum', ''),
-        'purchaser key:' ~ var('purchaser_key_id', ''),
+        'macros:' ~ env_var('TRACEPIPE_MACROS_CHECKSUM', ''),
+        'purchaser key:' ~ env_var('TRACEPIPE_PURCHASER_KEY_ID', ''),
     ] -%}
     {%- for node_id in (model.depends_on or {}).get('nodes', []) | sort -%}
         {%- set node = graph.get('nodes', {}).get(node_id) -%}
