@@ -77,9 +77,16 @@ class _Settings(Settings):
                 (target / name).write_bytes(content)
 
 
-def make_settings(root: Path) -> Settings:
-    settings = Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), "TRACEPIPE_PII_KEY": "test-key"})
+def with_dbt_state(settings: Settings) -> Settings:
+    """``settings`` whose data folder, when made (``ensure_dirs``), starts with the
+    session's dbt state."""
     return _Settings(**settings.__dict__)
+
+
+def make_settings(root: Path) -> Settings:
+    return with_dbt_state(
+        Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), "TRACEPIPE_PII_KEY": "test-key"})
+    )
 
 
 def copy_data(source: Path, target: Path) -> Settings:

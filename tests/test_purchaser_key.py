@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import copy_data, land_sample
+from conftest import copy_data, land_sample, with_dbt_state
 
 from pipelines import steps
 from pipelines.config import Settings
@@ -24,7 +24,9 @@ KEY = "KEY-5b1f0e9c7d-purchaser-hash-do-not-leak"
 
 
 def settings_for(root: Path, **env: str) -> Settings:
-    return Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), **env})
+    """Settings from ``env`` alone (no key unless it names one), for a data folder that
+    starts with the session's dbt state."""
+    return with_dbt_state(Settings.from_env({"TRACEPIPE_DATA_DIR": str(root), **env}))
 
 
 def files_holding(root: Path, needle: bytes) -> list[str]:
