@@ -1,6 +1,7 @@
 """Headless Chromium for the report tests (Debian's ``chromium``), with no DevTools.
 
-``render`` opens a page, writes a screenshot, and returns what the page did: the console
+``render`` opens a page once, writes a screenshot, and returns what the page did: its DOM
+after the page's scripts ran (``--dump-dom``, in the same launch), the console
 messages Chromium logged (``--enable-logging``) and every request that tried to leave the
 machine, read from Chromium's own network log (``--log-net-log``). Host names resolve to
 nothing (``--host-resolver-rules``), so a request that tries is logged and fails; the
@@ -55,15 +56,15 @@ def render(
         "--hide-scrollbars",
         "--virtual-time-budget=5000",
     ]
-    shot = subprocess.run(
-        [*common, f"--log-net-log={net_log}", f"--screenshot={screenshot}", url],
+    # One launch does both: the screenshot, and the DOM on standard output.
+    run = subprocess.run(
+        [*common, f"--log-net-log={net_log}", f"--screenshot={screenshot}", "--dump-dom", url],
         capture_output=True,
         text=True,
         timeout=180,
     )
-    dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=180)
-    result = Rendered(dom=dom.stdout)
-    for line in (shot.stderr + dom.stderr).splitlines():
+    result = Rendered(dom=run.stdout)
+    for line in run.stderr.splitlines():
         if ":CONSOLE" in line:
             result.console.append(line)
     result.requests = page_requests(net_log)
