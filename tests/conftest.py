@@ -275,18 +275,24 @@ def dbt_state(request) -> None:
         request.getfixturevalue("built")
 
 
-@pytest.fixture(scope="session")
-def migrated_airflow(tmp_path_factory) -> Path:
-    """One Airflow metadata database migrated for the session (with the warehouse pool
-    and the stamp that lets ``orchestration.migrate`` skip it): the Airflow tests start
-    from copies of it instead of migrating their own."""
+def _migrate_airflow(folder: Path) -> None:
     from pipelines import orchestration
 
-    s = make_settings(tmp_path_factory.mktemp("airflow") / "data")
+    s = make_settings(folder / "data")
     s.ensure_dirs()
     orchestration.migrate(s)
     assert orchestration.is_migrated(s)
-    return s.airflow_home
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow(tmp_path_factory) -> Path:
+    """One Airflow metadata database migrated for the session, for all workers
+    (``shared_once``), with the warehouse pool and the stamp that lets
+    ``orchestration.migrate`` skip it: the Airflow tests start from copies of it instead
+    of migrating their own."""
+    return make_settings(
+        shared_once(tmp_path_factory, "airflow", _migrate_airflow) / "data"
+    ).airflow_home
 
 
 def with_migrated_airflow(settings: Settings, migrated: Path) -> Settings:
