@@ -51,7 +51,8 @@ def default_args() -> dict:
         "retries": 3,
         "retry_delay": dt.timedelta(seconds=int(os.environ.get("TRACEPIPE_RETRY_DELAY", "20"))),
         # Airflow 3 reads this as the multiplier of each next delay: True would be 1.0,
-        # the same delay every time. Doubled: 20 s, 40 s, 80 s by default.
+        # the same delay every time. Doubled: at least 20 s, 40 s, 80 s by default
+        # (Airflow adds up to as much again).
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": dt.timedelta(minutes=10),
         "on_failure_callback": alert,
