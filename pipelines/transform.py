@@ -296,7 +296,11 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     return result
 
 
-RULE_WORDS = {"not_null": "without a value", "accepted_values": "with a value not accepted"}
+RULE_WORDS = {
+    "not_null": "without a value",
+    "accepted_values": "with a value not accepted",
+    "unique": "that repeat another row's values",
+}
 
 
 def column_values_tests(settings: Settings) -> set[str]:

@@ -966,9 +966,10 @@ def test_reproduction_table_has_every_reference_figure(second):
 
 def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_rule(built_copy):
     """``column_values`` (macros/test_column_values.sql): one query reads the model once
-    for all its not_null and accepted_values rules and fails when any is broken; the
-    transform's message names each broken rule and its rows, and the stored failures
-    hold one value that breaks it."""
+    for all its not_null, accepted_values and unique rules and fails when any is broken;
+    the transform's message names each broken rule and its rows, and the stored failures
+    hold one value that breaks accepted_values. A combination of columns is unique as a
+    whole."""
     s = built_copy
     model = "int_trace_requests_flagged"
     con = duckdb.connect(str(s.warehouse_path))
@@ -982,6 +983,18 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
         con.execute(
             f"update intermediate.{model} set dealer_status = null where trace_number = ?", [last]
         )
+        # a request twice: the second row repeats the first's trace number
+        con.execute(
+            f"insert into intermediate.{model} select * from intermediate.{model} "
+            "where trace_number = (select min(trace_number) from intermediate."
+            f"{model} where trace_number > ?)",
+            [first],
+        )
+        # a year's origin twice in a mart whose rule is the combination of the two
+        con.execute(
+            "insert into marts.shared_origin_by_year select * from marts.shared_origin_by_year "
+            "where recovery_year = '2010' and origin = 'us_manufactured'"
+        )
     finally:
         con.close()
     result = run_dbt(s, "test", "--select", f"{model},test_name:column_values", "--store-failures")
@@ -990,7 +1003,8 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
     # the message says which rules, in words and with counts, and shows no value
     assert failure.startswith(f"test.tracepipe.{model}_column_values."), failure
     assert failure.endswith(
-        ": dealer_status: 1 row(s) without a value; origin: 1 row(s) with a value not accepted"
+        ": dealer_status: 1 row(s) without a value; origin: 1 row(s) with a value not "
+        "accepted; trace_number: 1 row(s) that repeat another row's values"
     ), failure
     assert "martian" not in failure
     (compiled,) = (s.dbt_target_dir / "compiled").rglob(f"{model}_column_values.sql")
@@ -1011,4 +1025,9 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
     assert broken == [
         ("dealer_status", "not_null", 1, None),
         ("origin", "accepted_values", 1, "martian"),
+        ("trace_number", "unique", 1, None),
     ]
+    result = run_dbt(s, "test", "--select", "shared_origin_by_year,test_name:column_values")
+    assert not result.success
+    (failure,) = result.failures
+    assert failure.endswith(": recovery_year,origin: 1 row(s) that repeat another row's values")
