@@ -51,8 +51,9 @@
    (TRACEPIPE_PURCHASER_KEY_ID: a new key makes every purchaser hash again, never a mix
    of two keys), and the checksum of every model and seed it reads. Environment
    variables, not vars: a changed var makes dbt parse the whole project again, and these
-   are read only while building (pipelines.transform.rules_inputs). When it differs from the version a row was written by, an incremental model
-   reprocesses everything, without being told. #}
+   are read only while building (pipelines.transform.rules_inputs). When it differs from
+   the version a row was written by, an incremental model reprocesses everything,
+   without being told. #}
 {% macro rules_version() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set parts = [
