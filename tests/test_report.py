@@ -280,15 +280,17 @@ def test_it_renders_in_chromium_offline_at_1400px(report, tmp_path):
     assert png_size(shot) == (1400, 2400)
 
 
-def test_a_second_report_copies_the_pngs_of_unchanged_charts_and_draws_changed_ones(
+def test_a_second_report_copies_the_charts_whose_data_is_unchanged_and_draws_the_others(
     report, tmp_path, monkeypatch
 ):
-    """A report of the same release draws no PNG again: each is copied from the last
-    report's, byte for byte the same as drawn; a chart that changed is drawn; the cache
-    keeps only the PNGs of the last report."""
+    """A report of the same release draws no chart again: each SVG and PNG is copied from
+    the last report's, byte for byte the same as drawn; a chart whose data changed is
+    drawn; the cache keeps only the charts of the last report."""
+    import shutil
+
     from matplotlib.figure import Figure
 
-    from pipelines.report import build, charts
+    from pipelines.report import build
 
     settings, path, _page, _con = report
     release = settings.current_link.resolve()
@@ -296,32 +298,44 @@ def test_a_second_report_copies_the_pngs_of_unchanged_charts_and_draws_changed_o
     real_savefig = Figure.savefig
 
     def savefig(self, target, *args, **kwargs):
-        if kwargs.get("format") != "svg":
-            drawn.append(Path(target).name)
+        drawn.append(kwargs.get("format") or Path(target).name)
         return real_savefig(self, target, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", savefig)
     cache = tmp_path / "cache"
-    build(release, tmp_path / "first", "first", png_cache=cache)
-    assert sorted(drawn) == sorted(f"{f}.png" for f in FIGURES[:-1])
+    charts = FIGURES[:-1]
+    build(release, tmp_path / "first", "first", chart_cache=cache)
+    assert sorted(drawn) == sorted([f"{f}.png" for f in charts] + ["svg"] * len(charts))
     drawn.clear()
-    build(release, tmp_path / "second", "second", png_cache=cache)
+    build(release, tmp_path / "second", "second", chart_cache=cache)
     assert drawn == []
-    for figure in FIGURES[:-1]:
-        png = f"figures/{figure}.png"
-        again = (tmp_path / "second" / png).read_bytes()
-        assert again == (tmp_path / "first" / png).read_bytes() == (path.parent / png).read_bytes()
-    assert len(list(cache.glob("*.png"))) == len(FIGURES) - 1
+    for figure in charts:
+        for ext in ("png", "svg"):
+            chart = f"figures/{figure}.{ext}"
+            again = (tmp_path / "second" / chart).read_bytes()
+            assert again == (tmp_path / "first" / chart).read_bytes()
+            assert again == (path.parent / chart).read_bytes()
+    first_page = (tmp_path / "first" / "figures.html").read_text()
+    second_page = (tmp_path / "second" / "figures.html").read_text()
+    assert first_page.count("<svg") == second_page.count("<svg") == len(charts)
+    assert sorted(p.suffix for p in cache.iterdir()) == [".png"] * len(charts) + [".svg"] * len(
+        charts
+    )
 
-    # one chart changes (its title): it alone is drawn, and the cache follows
-    real_render = charts.render
-
-    def retitled(fig, folder, name):
-        if name == "seizures":
-            fig.axes[0].set_title("Seizures, retitled")
-        return real_render(fig, folder, name)
-
-    monkeypatch.setattr(charts, "render", retitled)
-    build(release, tmp_path / "third", "third", png_cache=cache)
-    assert drawn == ["seizures.png"]
-    assert len(list(cache.glob("*.png"))) == len(FIGURES) - 1
+    # one mart changes (a count of seizures): its chart alone is drawn, the cache follows
+    changed = tmp_path / "changed"
+    shutil.copytree(release, changed)
+    con = duckdb.connect(str(changed / "marts.duckdb"))
+    try:
+        con.execute(
+            "update seizures_by_year set n_long = n_long + 1 "
+            "where seizure_year = (select min(seizure_year) from seizures_by_year)"
+        )
+    finally:
+        con.close()
+    build(changed, tmp_path / "third", "third", chart_cache=cache)
+    assert sorted(drawn) == ["seizures.png", "svg"]
+    assert len(list(cache.iterdir())) == 2 * len(charts)
+    assert (tmp_path / "third" / "figures" / "seizures.svg").read_bytes() != (
+        tmp_path / "second" / "figures" / "seizures.svg"
+    ).read_bytes()

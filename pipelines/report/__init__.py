@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FIGURES_FOLDER = "figures"
-# The PNGs of the last report's charts, by what they show (charts.png_cache).
-PNG_CACHE = ".chart-png-cache"
+# The last report's charts, by what they show (charts.chart_cache).
+CHART_CACHE = ".chart-cache"
 
 
 @dataclass
@@ -145,18 +145,18 @@ def build(
     folder: Path,
     run_id: str,
     history_href: str = "",
-    png_cache: Path | None = None,
+    chart_cache: Path | None = None,
 ) -> Path:
     """Write ``folder/figures.html`` and ``folder/figures/*`` from the release at
-    ``release_path``; returns the page's path. A chart the last report drew the same is
-    copied from its PNG in ``png_cache`` (``charts.png_cache``), not drawn again."""
+    ``release_path``; returns the page's path. A chart the last report drew from the same
+    data is copied from ``chart_cache`` (``charts.chart_cache``), not drawn again."""
     from pipelines.report import charts
     from pipelines.report import figures as figures_mod
 
     manifest = Manifest.read(release_path)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / FIGURES_FOLDER
-    with charts.png_cache(png_cache):
+    with charts.chart_cache(chart_cache):
         con = duckdb.connect(str(release_path / "marts.duckdb"), read_only=True)
         try:
             tables = _tables(con)
@@ -164,7 +164,8 @@ def build(
             for make in figures_mod.FIGURES:
                 probe = make.__name__
                 try:
-                    fig = make(con, out)
+                    with charts.figure_data():
+                        fig = make(con, out)
                 except duckdb.CatalogException as exc:
                     # a mart this figure needs is not in the release (an older release)
                     log.warning("figure %s left out: %s", probe, exc)
@@ -226,4 +227,4 @@ def write_figures(settings: Settings, run_id: str) -> Path:
         history_href = _href(history.write_history(settings), folder)
     except Exception as exc:  # noqa: BLE001 — a help beside the figures, not the figures
         log.warning("release history not written: %s: %s", type(exc).__name__, exc)
-    return build(release_path, folder, run_id, history_href, settings.reports_dir / PNG_CACHE)
+    return build(release_path, folder, run_id, history_href, settings.reports_dir / CHART_CACHE)

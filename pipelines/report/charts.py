@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -61,9 +62,13 @@ COLOURS = {
 REASON_COLOURS = ["#E69F00", "#D55E00", "#CC79A7", "#F0E442", "#882255", "#999999"]
 
 PNG_DPI = 150
-# While a report is drawn (``png_cache``): the folder of the PNGs of the last report, by
+# While a report is drawn (``chart_cache``): the folder of the last report's charts, by
 # what they show, and the names of those this report used.
-_PNG_CACHE: ContextVar[tuple[Path, set[str]] | None] = ContextVar("png_cache", default=None)
+_CACHE: ContextVar[tuple[Path, set[str]] | None] = ContextVar("chart_cache", default=None)
+# While a figure is made (``figure_data``): what it has read from the release so far.
+_SHOWN: ContextVar[list | None] = ContextVar("figure_data", default=None)
+# What draws a chart besides its data: this package's code and matplotlib.
+_DRAWN_BY = (Path(__file__).with_name("charts.py"), Path(__file__).with_name("figures.py"))
 
 _THOUSANDS = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
@@ -140,51 +145,100 @@ def ranked_bars(
 
 
 @contextlib.contextmanager
-def png_cache(folder: Path | None) -> Iterator[None]:
-    """While the block draws a report, a chart whose SVG is the same as one the last
-    report drew (the same picture, to the last mark and label) copies that report's PNG
-    from ``folder`` instead of rasterising it again; on leaving, ``folder`` keeps the PNGs
-    of this report only. A daily run redraws only the charts whose figures changed.
-    Without a folder, every PNG is drawn."""
+def chart_cache(folder: Path | None) -> Iterator[None]:
+    """While the block draws a report, a chart made from the same data by the same code
+    as one the last report drew is copied from ``folder`` (its SVG and PNG, as drawn)
+    instead of being laid out and drawn again; on leaving, ``folder`` keeps the charts of
+    this report only. A daily run draws only the charts whose figures changed. Without a
+    folder, every chart is drawn."""
     if folder is None:
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
-    token = _PNG_CACHE.set((folder, used))
+    token = _CACHE.set((folder, used))
     try:
         yield
     finally:
-        _PNG_CACHE.reset(token)
-        for path in folder.glob("*.png"):
-            if path.name not in used:
+        _CACHE.reset(token)
+        for path in folder.iterdir():
+            if path.suffix in (".svg", ".png") and path.name not in used:
                 path.unlink(missing_ok=True)
 
 
-def _write_png(fig: Figure, path: Path, svg: str) -> None:
-    cache = _PNG_CACHE.get()
-    cached = None
-    if cache is not None:
-        folder, used = cache
-        what = f"{matplotlib.__version__}|{PNG_DPI}|{svg}".encode()
-        cached = folder / f"{hashlib.sha256(what).hexdigest()}.png"
-        used.add(cached.name)
-        try:
-            shutil.copyfile(cached, path)
-            return
-        except FileNotFoundError:
-            pass  # not drawn by the last report: draw it
-    fig.savefig(path, dpi=PNG_DPI, metadata={"Software": None})
-    if cached is not None:
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, cached)
+@contextlib.contextmanager
+def figure_data() -> Iterator[None]:
+    """While the block makes one figure: what it reads from the release (``shown``) is
+    what its chart is cached by."""
+    token = _SHOWN.set([])
+    try:
+        yield
+    finally:
+        _SHOWN.reset(token)
+
+
+def shown(what: object) -> None:
+    """Note data the figure being made reads (a query and its rows): its chart shows it."""
+    data = _SHOWN.get()
+    if data is not None:
+        data.append(what)
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    digest = hashlib.sha256(matplotlib.__version__.encode())
+    for path in _DRAWN_BY:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cached(name: str) -> tuple[Path, Path] | None:
+    """The cache's SVG and PNG of chart ``name`` made from the data its figure read,
+    marked as used by this report; None outside a cached report or a figure."""
+    cache, data = _CACHE.get(), _SHOWN.get()
+    if cache is None or data is None:
+        return None
+    folder, used = cache
+    what = repr((_code_version(), PNG_DPI, name, data)).encode()
+    key = hashlib.sha256(what).hexdigest()
+    used.update((f"{key}.svg", f"{key}.png"))
+    return folder / f"{key}.svg", folder / f"{key}.png"
+
+
+def _keep(source: Path, target: Path) -> None:
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
 
 
 def render(fig: Figure, folder: Path, name: str) -> str:
     """Write ``name.svg`` and ``name.png`` into ``folder``; return the SVG for inlining
     (without its XML prologue, sized by the page's CSS)."""
     folder.mkdir(parents=True, exist_ok=True)
+    svg_file, png_file = folder / f"{name}.svg", folder / f"{name}.png"
+    cached = _cached(name)
+    try:
+        if cached is None:
+            raise FileNotFoundError
+        svg = cached[0].read_text(encoding="utf-8")
+        shutil.copyfile(cached[1], png_file)
+    except FileNotFoundError:
+        svg = _draw(fig, svg_file, png_file)
+        if cached is not None:
+            _keep(png_file, cached[1])
+            _keep(svg_file, cached[0])
+    else:
+        svg_file.write_text(svg, encoding="utf-8")
+    plt.close(fig)
+    start = svg.find("<svg")
+    svg = svg[start:]
+    # responsive: drop the fixed size, keep the viewBox
+    head, rest = svg.split(">", 1)
+    head = _drop_attribute(_drop_attribute(head, "width"), "height")
+    return f'{head} role="img" aria-labelledby="{name}-title">{rest}'
+
+
+def _draw(fig: Figure, svg_file: Path, png_file: Path) -> str:
     # Lay the figure out once for both files (each savefig would run the constrained
     # layout again).
     engine = fig.get_layout_engine()
@@ -194,15 +248,9 @@ def render(fig: Figure, folder: Path, name: str) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
-    _write_png(fig, folder / f"{name}.png", svg)
-    plt.close(fig)
-    (folder / f"{name}.svg").write_text(svg, encoding="utf-8")
-    start = svg.find("<svg")
-    svg = svg[start:]
-    # responsive: drop the fixed size, keep the viewBox
-    head, rest = svg.split(">", 1)
-    head = _drop_attribute(_drop_attribute(head, "width"), "height")
-    return f'{head} role="img" aria-labelledby="{name}-title">{rest}'
+    fig.savefig(png_file, dpi=PNG_DPI, metadata={"Software": None})
+    svg_file.write_text(svg, encoding="utf-8")
+    return svg
 
 
 def _drop_attribute(tag: str, name: str) -> str:

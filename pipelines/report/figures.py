@@ -70,7 +70,9 @@ def text(value) -> Cell:
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
     cursor = con.execute(sql)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    values = cursor.fetchall()
+    charts.shown((sql, names, values))
+    return [dict(zip(names, r, strict=True)) for r in values]
 
 
 def _share(part: float, whole: float) -> float | None:
