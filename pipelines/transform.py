@@ -300,6 +300,11 @@ RULE_WORDS = {
     "not_null": "without a value",
     "accepted_values": "with a value not accepted",
     "unique": "that repeat another row's values",
+    "required_when": "without a value where the model requires one",
+    "in_table": "with a value not in the table it refers to",
+    "suppression_small": "that show a count small enough to be suppressed",
+    "suppression_shown": "that are suppressed yet show their count",
+    "suppression_alone": "suppressed alone in their row or column, so the totals give them away",
 }
 
 

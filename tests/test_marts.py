@@ -966,10 +966,11 @@ def test_reproduction_table_has_every_reference_figure(second):
 
 def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_rule(built_copy):
     """``column_values`` (macros/test_column_values.sql): one query reads the model once
-    for all its not_null, accepted_values and unique rules and fails when any is broken;
-    the transform's message names each broken rule and its rows, and the stored failures
-    hold one value that breaks accepted_values. A combination of columns is unique as a
-    whole."""
+    for all its not_null, accepted_values, unique, required_when and in_table rules and
+    fails when any is broken; the transform's message names each broken rule and its
+    rows, and the stored failures hold one value that breaks accepted_values or in_table.
+    A combination of columns is unique as a whole; a shared mart's suppression rules
+    find a small count shown, a hidden count shown and a hidden cell alone in its line."""
     s = built_copy
     model = "int_trace_requests_flagged"
     con = duckdb.connect(str(s.warehouse_path))
@@ -981,7 +982,16 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
             f"update intermediate.{model} set origin = 'martian' where trace_number = ?", [first]
         )
         con.execute(
-            f"update intermediate.{model} set dealer_status = null where trace_number = ?", [last]
+            f"update intermediate.{model} set dealer_status = null, recovery_state_code = '99' "
+            "where trace_number = ?",
+            [last],
+        )
+        # an undetermined purchaser without the reason (the last such request but one)
+        con.execute(
+            f"update intermediate.{model} set undetermined_reason = null where trace_number = "
+            f"(select max(trace_number) from intermediate.{model} "
+            "where purchaser_status = 'undetermined' and trace_number < ?)",
+            [last],
         )
         # a request twice: the second row repeats the first's trace number
         con.execute(
@@ -995,6 +1005,16 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
             "insert into marts.shared_origin_by_year select * from marts.shared_origin_by_year "
             "where recovery_year = '2010' and origin = 'us_manufactured'"
         )
+        # and its suppression undone three ways: a small count shown, a hidden count shown,
+        # and a total of 2012 shown, which leaves one hidden cell alone in the year (and
+        # 2011's total alone among the hidden totals)
+        for sql in (
+            "set n_firearms = 3 where recovery_year = '2012' and origin = 'undetermined'",
+            "set n_firearms = 2 where recovery_year = '2011' and origin = 'ALL'",
+            "set n_firearms = 5, is_suppressed = false, suppression = null "
+            "where recovery_year = '2012' and origin = 'ALL'",
+        ):
+            con.execute(f"update marts.shared_origin_by_year {sql}")
     finally:
         con.close()
     result = run_dbt(s, "test", "--select", f"{model},test_name:column_values", "--store-failures")
@@ -1004,9 +1024,11 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
     assert failure.startswith(f"test.tracepipe.{model}_column_values."), failure
     assert failure.endswith(
         ": dealer_status: 1 row(s) without a value; origin: 1 row(s) with a value not "
-        "accepted; trace_number: 1 row(s) that repeat another row's values"
+        "accepted; recovery_state_code: 1 row(s) with a value not in the table it refers to; "
+        "trace_number: 1 row(s) that repeat another row's values; undetermined_reason: 1 "
+        "row(s) without a value where the model requires one"
     ), failure
-    assert "martian" not in failure
+    assert "martian" not in failure and "'99'" not in failure
     (compiled,) = (s.dbt_target_dir / "compiled").rglob(f"{model}_column_values.sql")
     assert compiled.read_text().count(model) == 1  # one scan, every rule
     con = duckdb.connect(str(s.warehouse_path), read_only=True)
@@ -1025,9 +1047,17 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
     assert broken == [
         ("dealer_status", "not_null", 1, None),
         ("origin", "accepted_values", 1, "martian"),
+        ("recovery_state_code", "in_table", 1, "99"),
         ("trace_number", "unique", 1, None),
+        ("undetermined_reason", "required_when", 1, None),
     ]
     result = run_dbt(s, "test", "--select", "shared_origin_by_year,test_name:column_values")
     assert not result.success
     (failure,) = result.failures
-    assert failure.endswith(": recovery_year,origin: 1 row(s) that repeat another row's values")
+    line = "recovery_year,origin"
+    assert failure.endswith(
+        f": {line}: 2 row(s) suppressed alone in their row or column, so the totals give them "
+        f"away; {line}: 1 row(s) that are suppressed yet show their count; {line}: 1 row(s) "
+        f"that show a count small enough to be suppressed; {line}: 1 row(s) that repeat "
+        "another row's values"
+    ), failure

@@ -15,8 +15,9 @@
      one entry would give it away by subtraction. In each such line the smallest visible
      entry is suppressed too (an interior cell before a total, a non-zero count before a
      zero). This runs over rows, then columns, ``passes`` times; a line changed in one
-     pass is checked again in the next. The data test ``suppression_is_complementary``
-     proves no line ends with a single hidden entry and no small count shows.
+     pass is checked again in the next. The ``suppression`` rules of the shared marts'
+     ``column_values`` test prove no line ends with a single hidden entry and no small
+     count shows.
 #}
 {% macro suppress_small_counts(cells, row_column, col_column, value_column='n_firearms', threshold=5, passes=6) %}
     with

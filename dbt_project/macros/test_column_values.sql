@@ -9,13 +9,25 @@
     unique:          what no two rows may share: a column (nulls aside, as in dbt's
                      ``unique``), or a list of columns, a combination (nulls count as
                      values: two rows alike but for a null in the same place repeat).
+    required_when:   column -> a condition: the rows that match it must have a value.
+    in_table:        column -> {to: a ref, field: its column}: each value must be one of
+                     the field's (nulls pass, as in dbt's ``relationships``).
+    suppression:     {row: column, column: column} (and the value and threshold of
+                     ``suppress_small_counts``, n_firearms and 5 by default), for a table made by
+                     ``suppress_small_counts`` (macros/suppression.sql), a two-way table
+                     in long form: no count from 1 to 4 is visible
+                     (``suppression_small``), no hidden cell shows its value
+                     (``suppression_shown``), and no row or column, its total included,
+                     hides exactly one entry (``suppression_alone``: the hidden cells that
+                     are alone in their row or column, which subtraction from the
+                     published totals would give away).
 
   One row for each rule broken: the column (or the combination's columns, joined by
   commas), the rule, how many rows break it (for unique: the rows that repeat one before
   them), and for accepted_values one value that breaks it (in the stored failures only:
   the pipeline's message names the rules and counts, never a value).
 #}
-{% test column_values(model, not_null=[], accepted_values={}, unique=[]) %}
+{% test column_values(model, not_null=[], accepted_values={}, unique=[], required_when={}, in_table={}, suppression=none) %}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
     {%- do rules.append({
@@ -59,6 +71,41 @@
         }) -%}
     {%- endif -%}
 {%- endfor -%}
+{%- for column, condition in required_when.items() -%}
+    {%- do rules.append({
+        "column": column,
+        "rule": "required_when",
+        "n_rows": "count(*) filter (where (" ~ condition ~ ") and " ~ column ~ " is null)",
+        "example": "null",
+    }) -%}
+{%- endfor -%}
+{%- for column, parent in in_table.items() -%}
+    {%- set where = column ~ " not in (select " ~ parent.field ~ " from " ~ parent.to
+        ~ " where " ~ parent.field ~ " is not null)" -%}
+    {%- do rules.append({
+        "column": column,
+        "rule": "in_table",
+        "n_rows": "count(*) filter (where " ~ where ~ ")",
+        "example": "any_value(" ~ column ~ "::varchar) filter (where " ~ where ~ ")",
+    }) -%}
+{%- endfor -%}
+{%- if suppression -%}
+    {%- set line = suppression.row ~ "," ~ suppression.column -%}
+    {%- set value = suppression.get("value", "n_firearms") -%}
+    {%- set small = "not is_suppressed and " ~ value ~ " between 1 and "
+        ~ (suppression.get("threshold", 5) - 1) -%}
+    {%- set alone = "(select count(*) from (select is_suppressed, "
+        ~ "count(*) filter (where is_suppressed) over (partition by " ~ suppression.row ~ ") as in_row, "
+        ~ "count(*) filter (where is_suppressed) over (partition by " ~ suppression.column ~ ") as in_column "
+        ~ "from " ~ model ~ ") as cells where is_suppressed and (in_row = 1 or in_column = 1))" -%}
+    {%- do rules.append({"column": line, "rule": "suppression_small",
+        "n_rows": "count(*) filter (where " ~ small ~ ")", "example": "null"}) -%}
+    {%- do rules.append({"column": line, "rule": "suppression_shown",
+        "n_rows": "count(*) filter (where is_suppressed and " ~ value ~ " is not null)",
+        "example": "null"}) -%}
+    {%- do rules.append({"column": line, "rule": "suppression_alone",
+        "n_rows": alone, "example": "null"}) -%}
+{%- endif -%}
 select rule.column_name, rule.rule, rule.n_rows, rule.example
 from (
     select unnest([
