@@ -109,22 +109,31 @@ class _Progress:
         if name == "LogStartLine":
             self.total = max(self.total, int(event.data.total or 0))
         elif name in _RESULT_EVENTS:
-            from google.protobuf.json_format import MessageToDict
-
+            # the fields of dbt's messages, read where they are (a conversion of each
+            # message to a dict cost more than the rest of this callback)
             self.done += 1
-            data = MessageToDict(event.data, preserving_proto_field_name=True)
-            node = data.get("node_info") or {}
-            status = data.get("status") or node.get("node_status") or "done"
-            seconds = data.get("execution_time")
+            data = event.data
+            node = data.node_info if _has(data, "node_info") else None
+            status = getattr(data, "status", "") or (node.node_status if node else "") or "done"
+            seconds = data.execution_time if _has(data, "execution_time") else None
             log.info(
                 "dbt %d/%s %s %s %s%s",
                 self.done,
                 self.total or "?",
                 status,
-                node.get("resource_type", "node"),
-                node.get("node_name") or data.get("name") or "?",
+                (node.resource_type if node else "") or "node",
+                (node.node_name if node else "") or getattr(data, "name", "") or "?",
                 f" ({float(seconds):.1f} s)" if seconds is not None else "",
             )
+
+
+def _has(message, field: str) -> bool:
+    """Whether a protobuf message has ``field`` set (a message field) or at all (a
+    scalar field, which proto3 cannot tell from its default)."""
+    try:
+        return message.HasField(field)
+    except ValueError:  # a scalar field
+        return field in type(message).DESCRIPTOR.fields_by_name
 
 
 @contextmanager
