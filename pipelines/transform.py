@@ -16,7 +16,8 @@ folder) stays valid from one run to the next, and from one data folder to anothe
 the profile names the warehouse by its file name (dbt runs in the warehouse's folder);
 and the unit tests, which test the SQL and not the data, run once for each version of
 the dbt project: a build whose code passed them already (``unit_tests.json``) leaves
-them out, and says so.
+them out, and says so. Likewise the seeds are loaded into a warehouse once for each
+version of the seed files (``meta.dbt_seeds`` records which, in the warehouse itself).
 
 Progress: dbt's events come to a callback; each node that finishes is logged at INFO as
 it finishes (``dbt 12/178 success model stg_trace``), so a build of many nodes is never
@@ -218,6 +219,61 @@ def code_checksum(settings: Settings) -> str:
     return digest.hexdigest()
 
 
+# Which seeds the warehouse's reference tables were loaded from (``seeds_checksum``), and
+# when: a build whose seeds are those leaves them out.
+SEEDS_TABLE = "meta.dbt_seeds"
+SEED_SCHEMA = "reference"
+
+
+def seeds_checksum(settings: Settings) -> str:
+    """A checksum of what the seeds' tables are made of: the seed files, the project file
+    (their column types) and dbt's version."""
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(f"dbt {dbt_version}\0".encode())
+    root = settings.dbt_project_dir
+    for path in [root / "dbt_project.yml", *sorted((root / "seeds").rglob("*"))]:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def seeds_loaded(settings: Settings, con, checksum: str) -> str | None:
+    """When this warehouse's reference tables were loaded from these seeds, if every seed
+    has its table; else None."""
+    import duckdb
+
+    try:
+        row = con.execute(
+            f"select strftime(loaded_at, '%Y-%m-%d %H:%M:%S') from {SEEDS_TABLE} "
+            "where checksum = ?",
+            [checksum],
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None
+    if row is None:
+        return None
+    tables = {
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = ?", [SEED_SCHEMA]
+        ).fetchall()
+    }
+    seeds = {path.stem for path in (settings.dbt_project_dir / "seeds").glob("*.csv")}
+    return str(row[0]) if seeds <= tables else None
+
+
+def record_seeds(settings: Settings, checksum: str) -> None:
+    with connect(settings) as con:
+        con.execute(
+            f"create table if not exists {SEEDS_TABLE} (checksum varchar, loaded_at timestamp)"
+        )
+        con.execute("begin transaction")
+        con.execute(f"delete from {SEEDS_TABLE}")
+        con.execute(f"insert into {SEEDS_TABLE} values (?, current_timestamp)", [checksum])
+        con.execute("commit")
+
+
 def unit_tests_passed(settings: Settings, checksum: str) -> str | None:
     """When the unit tests last passed for this version of the code, or None."""
     try:
@@ -353,16 +409,25 @@ def broken_rules(settings: Settings, compiled_sql: str | None) -> str | None:
 
 def transform(settings: Settings, full_refresh: bool = False) -> TransformResult:
     """``dbt build``: seeds, every model, every data test and unit test. With
-    ``full_refresh``, every incremental model is rebuilt from raw."""
+    ``full_refresh``, every incremental model is rebuilt from raw. The unit tests run once
+    for each version of the code, and the seeds are loaded again only when they changed
+    (or with ``full_refresh``)."""
+    seeds = seeds_checksum(settings)
     # dbt fails at once on a held file lock: wait for it here, as every step does.
-    with connect(settings):
-        pass
+    with connect(settings) as con:
+        seeded_at = None if full_refresh else seeds_loaded(settings, con, seeds)
     args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    excluded = []
     checksum = code_checksum(settings)
     passed_at = unit_tests_passed(settings, checksum)
     if passed_at:
         log.info("dbt unit tests: passed on %s for this code, not run again", passed_at)
-        args += ["--exclude-resource-type", "unit_test"]
+        excluded.append("unit_test")
+    if seeded_at:
+        log.info("dbt seeds: loaded on %s from these files, not loaded again", seeded_at)
+        excluded.append("seed")
+    if excluded:
+        args += ["--exclude-resource-type", *excluded]
     result = run_dbt(settings, *args)
     if not result.success:
         raise TransformFailed(
@@ -370,5 +435,7 @@ def transform(settings: Settings, full_refresh: bool = False) -> TransformResult
         )
     if not passed_at:
         record_unit_tests(settings, checksum, result)
+    if not seeded_at:
+        record_seeds(settings, seeds)
     log.info("dbt build: %s", ", ".join(f"{v} {k}" for k, v in sorted(result.nodes.items())))
     return result

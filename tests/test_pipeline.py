@@ -58,28 +58,66 @@ def test_parquet_copy_matches_the_duckdb_mart(built):
 
 
 @pytest.mark.slow
-def test_dbt_unit_tests_run_once_for_each_version_of_the_code(built_copy):
-    """The session's first build ran the unit tests and recorded it; a build of the same
-    code leaves them out, and a build of other code runs them again."""
+def test_dbt_unit_tests_and_seeds_run_once_for_each_version_of_code_and_seeds(built_copy, tmp_path):
+    """The session's first build ran the unit tests and loaded the seeds, and recorded it
+    (the unit tests in dbt's target folder, the seeds in the warehouse they were loaded
+    into); a build of the same code leaves both out, and a build of other code runs the
+    unit tests again, as one of other seeds, or of a warehouse that lost a reference
+    table, loads every seed again."""
     import json
+    import shutil
+
+    import duckdb
 
     from pipelines import transform
+    from pipelines.config import Settings
+    from pipelines.warehouse import connect
+
+    def ran(result, kind: str) -> list[str]:
+        return sorted(node for node, _, _ in result.timings if node.startswith(f"{kind}."))
 
     state_file = built_copy.dbt_target_dir / transform.UNIT_TESTS_FILE
     state = json.loads(state_file.read_text())
     assert state["code_checksum"] == transform.code_checksum(built_copy)
     assert len(state["unit_tests"]) >= 10, state
     assert all(name.startswith("unit_test.tracepipe.") for name in state["unit_tests"])
+    every_seed = sorted(
+        f"seed.tracepipe.{p.stem}" for p in (built_copy.dbt_project_dir / "seeds").glob("*.csv")
+    )
+    assert len(every_seed) >= 10
 
     again = transform.transform(built_copy)
     assert again.success
-    assert not [node for node, _, _ in again.timings if node.startswith("unit_test.")]
+    assert ran(again, "unit_test") == ran(again, "seed") == []
 
     state_file.write_text(json.dumps({**state, "code_checksum": "other code"}))
+    con = duckdb.connect(str(built_copy.warehouse_path))
+    try:
+        con.execute(f"update {transform.SEEDS_TABLE} set checksum = 'other seeds'")
+    finally:
+        con.close()
     changed = transform.transform(built_copy)
-    ran = sorted(node for node, status, _ in changed.timings if node.startswith("unit_test."))
-    assert ran == state["unit_tests"]
+    assert ran(changed, "unit_test") == state["unit_tests"]
+    assert ran(changed, "seed") == every_seed
     assert json.loads(state_file.read_text())["code_checksum"] == state["code_checksum"]
+
+    def seeds_loaded() -> str | None:
+        with connect(built_copy) as con:
+            return transform.seeds_loaded(built_copy, con, transform.seeds_checksum(built_copy))
+
+    assert seeds_loaded()  # recorded again by that build
+    with connect(built_copy) as con:
+        con.execute("drop table reference.countries")
+    assert seeds_loaded() is None  # so the next build loads them all
+
+    # the seeds' checksum is of their contents (and the project file's column types)
+    project = tmp_path / "project"
+    shutil.copytree(built_copy.dbt_project_dir, project, ignore=shutil.ignore_patterns("target"))
+    copied = Settings.from_env({"TRACEPIPE_DBT_PROJECT_DIR": str(project)})
+    assert transform.seeds_checksum(copied) == transform.seeds_checksum(built_copy)
+    with (project / "seeds" / "countries.csv").open("a", encoding="utf-8") as handle:
+        handle.write("QQ,Atlantis\n")
+    assert transform.seeds_checksum(copied) != transform.seeds_checksum(built_copy)
 
 
 def test_dbt_in_this_process_leaves_the_process_and_the_warehouse_as_they_were(
