@@ -1399,17 +1399,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The ``tracepipe`` command: ``main``, then out at once. The exit handlers run and
-    the standard streams are flushed, but the interpreter does not tear down every module
-    dbt, Great Expectations and Airflow brought, which took a second of each command on
-    this machine. With another thread still running, it exits the ordinary way (which
+    """The ``tracepipe`` command: ``main``, then out at once (``leave``)."""
+    leave(main())
+
+
+def leave(code: int) -> None:
+    """Exit with ``code`` at once: the exit handlers run and the standard streams are
+    flushed, but the interpreter does not tear down every module dbt, Great Expectations
+    and Airflow brought, which took a second of each command on this machine. With
+    another thread still running that is not a daemon, it exits the ordinary way (which
     waits for that thread)."""
     import atexit
     import contextlib
     import threading
 
-    code = main()
-    if threading.active_count() > 1:
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
         sys.exit(code)
     atexit._run_exitfuncs()  # what the interpreter would run first (logging's among them)
     for stream in (sys.stdout, sys.stderr):

@@ -51,9 +51,11 @@ def airflow_executable() -> str:
 
 
 def _run(settings: Settings, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    """``airflow <args>``, through ``pipelines.airflow_command`` (Airflow's own command
+    line, which leaves without tearing the interpreter down)."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [airflow_executable(), *args],
+        [sys.executable, "-m", "pipelines.airflow_command", *args],
         env=airflow_env(settings),
         capture_output=capture,
         text=True,
