@@ -24,70 +24,45 @@
 
   One row for each rule broken: the column (or the combination's columns, joined by
   commas), the rule, how many rows break it (for unique: the rows that repeat one before
-  them), and for accepted_values one value that breaks it (in the stored failures only:
-  the pipeline's message names the rules and counts, never a value).
+  them), and for accepted_values and in_table one value that breaks it (in the stored
+  failures only: the pipeline's message names the rules and counts, never a value).
 #}
 {% test column_values(model, not_null=[], accepted_values={}, unique=[], required_when={}, in_table={}, suppression=none) %}
 {%- set rules = [] -%}
+{#- rules broken by a value: (column, rule, the condition a breaking row meets) -#}
+{%- set valued = [] -%}
+{#- rules counted without a value: (column, rule, the count of rows that break it) -#}
+{%- set counted = [] -%}
 {%- for column in not_null -%}
-    {%- do rules.append({
-        "column": column,
-        "rule": "not_null",
-        "n_rows": "count(*) filter (where " ~ column ~ " is null)",
-        "example": "null",
-    }) -%}
+    {%- do counted.append((column, "not_null", "count(*) filter (where " ~ column ~ " is null)")) -%}
 {%- endfor -%}
 {%- for column, values in accepted_values.items() -%}
     {%- set literals = [] -%}
     {%- for value in values -%}
         {%- do literals.append(value if value is number else "'" ~ (value | replace("'", "''")) ~ "'") -%}
     {%- endfor -%}
-    {%- set where = column ~ " not in (" ~ literals | join(", ") ~ ")" -%}
-    {%- do rules.append({
-        "column": column,
-        "rule": "accepted_values",
-        "n_rows": "count(*) filter (where " ~ where ~ ")",
-        "example": "any_value(" ~ column ~ "::varchar) filter (where " ~ where ~ ")",
-    }) -%}
+    {%- do valued.append((column, "accepted_values", column ~ " not in (" ~ literals | join(", ") ~ ")")) -%}
+{%- endfor -%}
+{%- for column, parent in in_table.items() -%}
+    {%- do valued.append((column, "in_table", column ~ " not in (select " ~ parent.field ~ " from "
+        ~ parent.to ~ " where " ~ parent.field ~ " is not null)")) -%}
 {%- endfor -%}
 {%- for columns in unique -%}
     {%- if columns is string -%}
-        {%- do rules.append({
-            "column": columns,
-            "rule": "unique",
-            "n_rows": "count(" ~ columns ~ ") - count(distinct " ~ columns ~ ")",
-            "example": "null",
-        }) -%}
+        {%- do counted.append((columns, "unique",
+            "count(" ~ columns ~ ") - count(distinct " ~ columns ~ ")")) -%}
     {%- else -%}
         {%- set fields = [] -%}
         {%- for column in columns -%}
             {%- do fields.append("'" ~ column ~ "': " ~ column) -%}
         {%- endfor -%}
-        {%- do rules.append({
-            "column": columns | join(","),
-            "rule": "unique",
-            "n_rows": "count(*) - count(distinct {" ~ fields | join(", ") ~ "})",
-            "example": "null",
-        }) -%}
+        {%- do counted.append((columns | join(","), "unique",
+            "count(*) - count(distinct {" ~ fields | join(", ") ~ "})")) -%}
     {%- endif -%}
 {%- endfor -%}
 {%- for column, condition in required_when.items() -%}
-    {%- do rules.append({
-        "column": column,
-        "rule": "required_when",
-        "n_rows": "count(*) filter (where (" ~ condition ~ ") and " ~ column ~ " is null)",
-        "example": "null",
-    }) -%}
-{%- endfor -%}
-{%- for column, parent in in_table.items() -%}
-    {%- set where = column ~ " not in (select " ~ parent.field ~ " from " ~ parent.to
-        ~ " where " ~ parent.field ~ " is not null)" -%}
-    {%- do rules.append({
-        "column": column,
-        "rule": "in_table",
-        "n_rows": "count(*) filter (where " ~ where ~ ")",
-        "example": "any_value(" ~ column ~ "::varchar) filter (where " ~ where ~ ")",
-    }) -%}
+    {%- do counted.append((column, "required_when",
+        "count(*) filter (where (" ~ condition ~ ") and " ~ column ~ " is null)")) -%}
 {%- endfor -%}
 {%- if suppression -%}
     {%- set line = suppression.row ~ "," ~ suppression.column -%}
@@ -98,14 +73,22 @@
         ~ "count(*) filter (where is_suppressed) over (partition by " ~ suppression.row ~ ") as in_row, "
         ~ "count(*) filter (where is_suppressed) over (partition by " ~ suppression.column ~ ") as in_column "
         ~ "from " ~ model ~ ") as cells where is_suppressed and (in_row = 1 or in_column = 1))" -%}
-    {%- do rules.append({"column": line, "rule": "suppression_small",
-        "n_rows": "count(*) filter (where " ~ small ~ ")", "example": "null"}) -%}
-    {%- do rules.append({"column": line, "rule": "suppression_shown",
-        "n_rows": "count(*) filter (where is_suppressed and " ~ value ~ " is not null)",
-        "example": "null"}) -%}
-    {%- do rules.append({"column": line, "rule": "suppression_alone",
-        "n_rows": alone, "example": "null"}) -%}
+    {%- do counted.append((line, "suppression_small", "count(*) filter (where " ~ small ~ ")")) -%}
+    {%- do counted.append((line, "suppression_shown",
+        "count(*) filter (where is_suppressed and " ~ value ~ " is not null)")) -%}
+    {%- do counted.append((line, "suppression_alone", alone)) -%}
 {%- endif -%}
+{%- for column, rule, where in valued -%}
+    {%- do rules.append({
+        "column": column,
+        "rule": rule,
+        "n_rows": "count(*) filter (where " ~ where ~ ")",
+        "example": "any_value(" ~ column ~ "::varchar) filter (where " ~ where ~ ")",
+    }) -%}
+{%- endfor -%}
+{%- for column, rule, n_rows in counted -%}
+    {%- do rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
+{%- endfor -%}
 select rule.column_name, rule.rule, rule.n_rows, rule.example
 from (
     select unnest([
