@@ -144,19 +144,27 @@ def write_dictionary(con: duckdb.DuckDBPyConnection, docs: dict[str, ModelDocs])
             if not text:
                 missing["columns"].append(f"{table}.{column}")
             rows.append((table, column, index, data_type, text or None, unique_id))
-    con.execute(
-        f"create table main.{DICTIONARY_TABLE} (table_name varchar not null, "
-        "column_name varchar, column_index integer not null, data_type varchar, "
-        "description varchar, dbt_unique_id varchar)"
-    )
-    con.executemany(f"insert into main.{DICTIONARY_TABLE} values (?, ?, ?, ?, ?, ?)", rows)
-    for table, column, _index, _type, text, _uid in rows:
-        if not text:
-            continue
-        if column is None:
-            con.execute(f'comment on table main."{table}" is {_quote(text)}')
-        else:
-            con.execute(f'comment on column main."{table}"."{column}" is {_quote(text)}')
+    # One transaction for the table and the comments: each statement would otherwise be
+    # a commit of its own, and there is one comment for every column of every mart.
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"create table main.{DICTIONARY_TABLE} (table_name varchar not null, "
+            "column_name varchar, column_index integer not null, data_type varchar, "
+            "description varchar, dbt_unique_id varchar)"
+        )
+        con.executemany(f"insert into main.{DICTIONARY_TABLE} values (?, ?, ?, ?, ?, ?)", rows)
+        for table, column, _index, _type, text, _uid in rows:
+            if not text:
+                continue
+            if column is None:
+                con.execute(f'comment on table main."{table}" is {_quote(text)}')
+            else:
+                con.execute(f'comment on column main."{table}"."{column}" is {_quote(text)}')
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     return missing
 
 
