@@ -32,13 +32,14 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.config import Settings
+from pipelines.reference import REFERENCE_SCHEMA
 from pipelines.secrets import key_id, pii_key
 from pipelines.warehouse import WarehouseBusy, connect, lock_holder
 
@@ -176,13 +177,21 @@ def _close_dbt_connection() -> None:
         environment.conn = None
 
 
+def files_checksum(root: Path, paths: Iterable[Path], salt: bytes = b"") -> str:
+    """A checksum of ``salt`` and of each of ``paths`` that is a file: its path under
+    ``root`` and its bytes, in the order given."""
+    digest = hashlib.sha256(salt)
+    for path in paths:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def macros_checksum(settings: Settings) -> str:
     """A checksum of the dbt project's macro files: part of every incremental model's
     ``rules_version``, so a changed macro makes them reprocess everything."""
-    digest = hashlib.sha256()
-    for path in sorted((settings.dbt_project_dir / "macros").rglob("*.sql")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    root = settings.dbt_project_dir
+    return files_checksum(root, sorted((root / "macros").rglob("*.sql")))
 
 
 def rules_inputs(settings: Settings) -> dict[str, str]:
@@ -209,20 +218,17 @@ def code_checksum(settings: Settings) -> str:
 
     from pipelines import dbt_plugin
 
-    digest = hashlib.sha256(f"dbt {dbt_version}\0".encode())
-    digest.update(Path(dbt_plugin.__file__).read_bytes())
     root = settings.dbt_project_dir
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if path.is_file() and relative.parts[0] not in _NOT_CODE:
-            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return files_checksum(
+        root,
+        (p for p in sorted(root.rglob("*")) if p.relative_to(root).parts[0] not in _NOT_CODE),
+        f"dbt {dbt_version}\0".encode() + Path(dbt_plugin.__file__).read_bytes(),
+    )
 
 
 # Which seeds the warehouse's reference tables were loaded from (``seeds_checksum``), and
 # when: a build whose seeds are those leaves them out.
 SEEDS_TABLE = "meta.dbt_seeds"
-SEED_SCHEMA = "reference"
 
 
 def seeds_checksum(settings: Settings) -> str:
@@ -230,12 +236,12 @@ def seeds_checksum(settings: Settings) -> str:
     (their column types) and dbt's version."""
     from dbt.version import __version__ as dbt_version
 
-    digest = hashlib.sha256(f"dbt {dbt_version}\0".encode())
     root = settings.dbt_project_dir
-    for path in [root / "dbt_project.yml", *sorted((root / "seeds").rglob("*"))]:
-        if path.is_file():
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return files_checksum(
+        root,
+        [root / "dbt_project.yml", *sorted((root / "seeds").rglob("*"))],
+        f"dbt {dbt_version}\0".encode(),
+    )
 
 
 def seeds_loaded(settings: Settings, con, checksum: str) -> str | None:
@@ -256,7 +262,7 @@ def seeds_loaded(settings: Settings, con, checksum: str) -> str | None:
     tables = {
         name
         for (name,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = ?", [SEED_SCHEMA]
+            "select table_name from duckdb_tables() where schema_name = ?", [REFERENCE_SCHEMA]
         ).fetchall()
     }
     seeds = {path.stem for path in (settings.dbt_project_dir / "seeds").glob("*.csv")}

@@ -205,6 +205,18 @@ def _cached(name: str) -> tuple[Path, Path] | None:
     return folder / f"{key}.svg", folder / f"{key}.png"
 
 
+def _copied(cached: tuple[Path, Path], svg_file: Path, png_file: Path) -> str | None:
+    """The chart's SVG text, with both files copied from the cache; None when the last
+    report did not draw it."""
+    try:
+        svg = cached[0].read_text(encoding="utf-8")
+        shutil.copyfile(cached[1], png_file)
+    except FileNotFoundError:
+        return None
+    svg_file.write_text(svg, encoding="utf-8")
+    return svg
+
+
 def _keep(source: Path, target: Path) -> None:
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     shutil.copyfile(source, tmp)
@@ -217,18 +229,12 @@ def render(fig: Figure, folder: Path, name: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     svg_file, png_file = folder / f"{name}.svg", folder / f"{name}.png"
     cached = _cached(name)
-    try:
-        if cached is None:
-            raise FileNotFoundError
-        svg = cached[0].read_text(encoding="utf-8")
-        shutil.copyfile(cached[1], png_file)
-    except FileNotFoundError:
+    svg = _copied(cached, svg_file, png_file) if cached is not None else None
+    if svg is None:
         svg = _draw(fig, svg_file, png_file)
         if cached is not None:
-            _keep(png_file, cached[1])
             _keep(svg_file, cached[0])
-    else:
-        svg_file.write_text(svg, encoding="utf-8")
+            _keep(png_file, cached[1])
     plt.close(fig)
     start = svg.find("<svg")
     svg = svg[start:]
