@@ -137,8 +137,18 @@
 
 
 {# The rows of a staged relation that are the current versions in ``versions`` (a
-   versions model with load_id, file_row_number and is_current). #}
-{% macro current_rows(staged, versions) -%}
+   versions model with load_id, file_row_number and is_current): a semi join on them.
+   Or, given ``superseded`` (the rows that are not current, by load_id and
+   file_row_number, as int_trace_rows_superseded holds them), every row but those: an
+   anti join, whose hash table holds the few superseded rows instead of every current one. #}
+{% macro current_rows(staged, versions=none, superseded=none) -%}
+    {%- if superseded is not none %}
+    select staged.*
+    from {{ staged }} as staged
+    anti join {{ superseded }} as superseded
+        on staged.load_id = superseded.load_id
+        and staged.file_row_number = superseded.file_row_number
+    {%- else %}
     select staged.*
     from {{ staged }} as staged
     semi join (
@@ -146,6 +156,7 @@
     ) as current_versions
         on staged.load_id = current_versions.load_id
         and staged.file_row_number = current_versions.file_row_number
+    {%- endif %}
 {%- endmacro %}
 
 
