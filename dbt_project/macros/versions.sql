@@ -128,6 +128,21 @@
 {%- endmacro %}
 
 
+{# Pre-hook of a model appended by trace key (int_trace_versions,
+   int_trace_rows_superseded): the rows of the keys that loads and retractions touched
+   since the change the model had read through last time (through_seq) go, and the run
+   writes those keys again. #}
+{% macro delete_trace_keys_touched() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where trace_number in (
+            {{ trace_keys_touched_since('(select coalesce(max(through_seq), -1) from ' ~ this ~ ')') }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
 {# The listing months that loads and retractions after change ``since_seq`` touched. #}
 {% macro listing_months_touched_since(since_seq) -%}
     select snapshot_month from {{ source('meta', 'load_ledger') }}

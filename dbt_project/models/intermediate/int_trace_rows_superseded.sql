@@ -15,14 +15,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='sync_all_columns',
-        pre_hook=[
-            "{{ delete_rows_of_other_rules() }}",
-            "{% if is_incremental() %}
-            delete from {{ this }} where trace_number in (
-                {{ trace_keys_touched_since('(select coalesce(max(through_seq), -1) from ' ~ this ~ ')') }}
-            )
-            {% endif %}",
-        ]
+        pre_hook=["{{ delete_rows_of_other_rules() }}", "{{ delete_trace_keys_touched() }}"]
     )
 }}
 
