@@ -157,6 +157,9 @@
    file_row_number, as int_trace_rows_superseded holds them), every row but those: an
    anti join, whose hash table holds the few superseded rows instead of every current one. #}
 {% macro current_rows(staged, versions=none, superseded=none) -%}
+    {%- if (versions is none) == (superseded is none) -%}
+        {{ exceptions.raise_compiler_error("current_rows takes versions or superseded, one of them") }}
+    {%- endif -%}
     {%- if superseded is not none %}
     select staged.*
     from {{ staged }} as staged

@@ -5,5 +5,4 @@
 -- int_trace_versions decided.
 {{ config(materialized='view') }}
 
--- depends_on: {{ ref('int_trace_versions') }}
 {{ current_rows(ref('stg_trace__requests'), superseded=ref('int_trace_rows_superseded')) }}

@@ -23,12 +23,20 @@
 
 with
 
+{% if since_seq >= 0 %}
+touched as (
+
+    {{ trace_keys_touched_since(since_seq) }}
+
+),
+{% endif %}
+
 received as (
 
     select trim(trace_number) as trace_number, _load_id as load_id, _row_number as file_row_number
     from {{ source('raw', 'trace') }}
     {% if since_seq >= 0 %}
-    where trim(trace_number) in ({{ trace_keys_touched_since(since_seq) }})
+    where trim(trace_number) in (select * from touched)
     {% endif %}
 
 ),
@@ -39,7 +47,7 @@ current_versions as (
     from {{ ref('int_trace_versions') }}
     where is_current
     {% if since_seq >= 0 %}
-        and trace_number in ({{ trace_keys_touched_since(since_seq) }})
+        and trace_number in (select * from touched)
     {% endif %}
 
 )
