@@ -548,6 +548,7 @@ class FastRead:
         self.n = export._n
         self.data_lines = scan.line_breaks - 1  # the header is line 1
         self.parsed = 0
+        self.skipped = 0
         self.select = ""
         self.date_format = ISO_DATE
 
@@ -609,6 +610,7 @@ class FastRead:
             )
             return False
         self.parsed = parsed
+        self.skipped = skipped
         order = export._order or list(range(n))
         self.select = ", ".join(
             f'p.c{order[i]} as "{name}"' for i, name in enumerate(export.contract.columns)
@@ -634,17 +636,35 @@ class FastRead:
         month = f", date '{self.month.isoformat()}' as _snapshot_month" if self.month else ""
         starts = list(range(0, parsed, CHUNK_ROWS)) or [0]
         for start in starts:
-            con.execute(
-                f"""
-                create or replace temp table _chunk as
-                select p.rowid + 2 + coalesce(s.j, 0) - 1 as _row_number,
-                    p.rowid + 2 + coalesce(s.j, 0) as _line_number, p.* exclude (rowid), {hashed}
-                from (select p.rowid, {select}{month} from _parsed p
-                      where p.rowid >= {start} and p.rowid < {start + CHUNK_ROWS}) p
-                asof left join (select k, max(j) as j from _skipped group by k) s
-                    on p.rowid >= s.k
-                """
+            rows = (
+                f"(select p.rowid, {select}{month} from _parsed p "
+                f"where p.rowid >= {start} and p.rowid < {start + CHUNK_ROWS}) p"
             )
+            if self.skipped:
+                # Rows from DuckDB's k-th on sit j lines further down (``_skipped``).
+                # The as-of join does not keep the scan's order: sorted after it.
+                con.execute(
+                    f"""
+                    create or replace temp table _chunk as
+                    select p.rowid + 2 + coalesce(s.j, 0) - 1 as _row_number,
+                        p.rowid + 2 + coalesce(s.j, 0) as _line_number, p.* exclude (rowid),
+                        {hashed}
+                    from {rows}
+                    asof left join (select k, max(j) as j from _skipped group by k) s
+                        on p.rowid >= s.k
+                    order by _row_number
+                    """
+                )
+            else:
+                # Every line a row: numbers by position, in the scan's order.
+                con.execute(
+                    f"""
+                    create or replace temp table _chunk as
+                    select p.rowid + 1 as _row_number, p.rowid + 2 as _line_number,
+                        p.* exclude (rowid), {hashed}
+                    from {rows}
+                    """
+                )
             n = con.execute("select count(*) from _chunk").fetchall()[0][0]
             chunk = Chunk(rows=[], row_numbers=[], bad_rows=[], table="_chunk", n_table_rows=n)
             if start == starts[-1]:
@@ -671,6 +691,10 @@ class FastRead:
                 self.month,
             )
             chunk.n_table_rows += len(extra.rows)
+            # ``_chunk`` is kept in row order (``_chunk_table``, ``_load_chunk``).
+            self.con.execute(
+                "create or replace temp table _chunk as select * from _chunk order by _row_number"
+            )
 
     def drop(self) -> None:
         for table in ("_lines", "_parsed", "_skipped", "_rejects", "_reject_scan", "_chunk"):
@@ -1427,17 +1451,15 @@ def _chunk_table(
     con, contract: Contract, chunk: Chunk, date_format: str, month=None
 ) -> pl.DataFrame:
     """The chunk's rows of the right field count in the temp table ``_chunk`` (contract
-    columns as read, ``_row_number``, ``_line_number``, ``_record_hash``, ``_key``), and
-    the same rows as a frame
-    of the contract's columns, in ``_row_number`` order, for the contract checks."""
+    columns as read, ``_row_number``, ``_line_number``, ``_record_hash``, ``_key``), in
+    ``_row_number`` order, and the same rows as a frame of the contract's columns, in the
+    same order, for the contract checks (the frame's i-th row is the table's i-th)."""
     if chunk.table is None:
         _insert_rows(
             con, contract, chunk, date_format, "create or replace temp table _chunk as", month
         )
     cols = ", ".join(f'"{c}"' for c in contract.columns)
-    frame = con.execute(
-        f"select {cols}, _row_number, _line_number from _chunk order by _row_number"
-    ).pl()
+    frame = con.execute(f"select {cols}, _row_number, _line_number from _chunk").pl()
     chunk.row_numbers = frame.get_column("_row_number").to_list()
     chunk.line_numbers = frame.get_column("_line_number").to_list()
     return frame.select(pl.col(c).cast(pl.Utf8) for c in contract.columns)
@@ -1488,6 +1510,11 @@ def _load_chunk(
             }
         )
     kept = changes.filter(pl.col("same_file_row").is_null()).select("_row_number", "_change")
+    # Each row of ``_chunk`` (in its order) with its change, null for a row not kept: the
+    # insert pairs them by position, not by a join and a sort of the wide rows.
+    aligned = pl.DataFrame(
+        {"_row_number": chunk.row_numbers}, schema={"_row_number": pl.Int64}
+    ).join(kept, on="_row_number", how="left", maintain_order="left")
 
     raw_cols = list(contract.columns) + list(META_COLUMNS)
     if month is not None:
@@ -1497,13 +1524,13 @@ def _load_chunk(
         values = ", ".join(f'"{c}"' for c in contract.columns)
         all_cols = ", ".join(f'"{c}"' for c in [*raw_cols, *VERSION_COLUMNS, "_key"])
         literal = [meta[k] for k in META_COLUMNS if k != "_row_number"]
-        with registered(con, "kept_rows", kept.to_arrow()):
+        with registered(con, "kept_rows", aligned.select("_change").to_arrow()):
             con.execute(
                 f"insert into raw.{kind} ({all_cols}) select {values}, ?::varchar, ?::varchar, "
                 "_row_number, ?::varchar, ?::timestamp, "
                 + ("?::date, " if month is not None else "")
-                + "?::date, ?::bigint, _record_hash, _change, _key "
-                "from _chunk join kept_rows using (_row_number) order by _row_number",
+                + "?::date, ?::bigint, _record_hash, k._change, _key "
+                "from _chunk positional join kept_rows k where k._change is not null",
                 [
                     *literal[:2],
                     *literal[2:],
