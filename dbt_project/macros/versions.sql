@@ -237,3 +237,56 @@
     _change as change_on_load
     {%- endif %}
 {%- endmacro %}
+
+
+{# Text values as SQL string literals for `in (...)`: `null` when there are none, which
+   no row is `in`. #}
+{% macro sql_strings(values) -%}
+    {%- for value in values -%}
+        '{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}
+    {%- else -%}
+        null
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{# What changed since the last run of a model located by the licensee listing
+   (int_trace_dealer_listings, int_trace_requests_flagged), at compile time:
+   listing_changed (the listing has a load other than the latest its rows were located
+   with, listing_loaded_at), since (when it last wrote a row, written_at) and loads (the
+   loads that hold current trace versions int_trace_versions wrote since then: constants,
+   so that DuckDB pushes `load_id in (...)` down to the scan of raw.trace under the
+   staging view; a subquery there would normalise every row before filtering). Nothing
+   changed when the model is not incremental or must be rebuilt (``reprocess_all``). #}
+{% macro trace_changes_since_last_run(reprocess_all) -%}
+    {%- set changes = {'listing_changed': false, 'since': none, 'loads': []} -%}
+    {%- if is_incremental() and execute and not reprocess_all -%}
+        {%- set row = run_query(
+            "select (select max(loaded_at) from " ~ ref('int_licensee_listings_keyed') ~ ") "
+            ~ "is distinct from max(listing_loaded_at), max(written_at)::varchar from " ~ this
+        ).rows[0] -%}
+        {%- set since = row[1] or '-infinity' -%}
+        {%- set loads = run_query(
+            "select distinct load_id from " ~ ref('int_trace_versions')
+            ~ " where is_current and written_at > timestamp '" ~ since ~ "' order by 1"
+        ).columns[0].values() | list -%}
+        {%- do changes.update({'listing_changed': row[0], 'since': since, 'loads': loads}) -%}
+    {%- endif -%}
+    {{- return(changes) -}}
+{%- endmacro %}
+
+
+{# Pre-hook of int_trace_dealer_listings: the pairs located with another load of the
+   listing than the latest go (all of them when the listing changed), and the run
+   locates every pair again. #}
+{% macro delete_rows_of_other_listing() -%}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list
+        if is_incremental() else [] -%}
+    {%- if 'listing_loaded_at' in stored -%}
+        delete from {{ this }} where listing_loaded_at is distinct from (
+            select max(loaded_at) from {{ ref('int_licensee_listings_keyed') }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

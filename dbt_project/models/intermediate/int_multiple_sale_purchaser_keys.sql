@@ -34,5 +34,5 @@ select
     '{{ rules }}' as rules_version
 from {{ ref('stg_multiple_sales__rifles') }}
 {%- if hashed_loads %}
-where load_id not in ({% for load in hashed_loads %}'{{ load }}'{{ ", " if not loop.last }}{% endfor %})
+where load_id not in ({{ sql_strings(hashed_loads) }})
 {%- endif %}

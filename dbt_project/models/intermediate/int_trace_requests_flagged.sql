@@ -2,9 +2,9 @@
 -- Trace requests normalised (firearm type, Mexican state), flagged (incomplete request,
 -- altered serial, repeat request), classified (origin, purchaser determination) and
 -- located (the first retail dealer's state in the licensee listing valid at the purchase
--- date, time-to-crime), following docs/METHOD.md. One row per request, its current
--- version (int_trace_requests_current); the marts count the rows that are not repeat
--- requests.
+-- date, from the (dealer, month) pairs of int_trace_dealer_listings; time-to-crime),
+-- following docs/METHOD.md. One row per request, its current version
+-- (int_trace_requests_current); the marts count the rows that are not repeat requests.
 --
 -- Incremental (docs/MARTS.md): a run normalises only the requests whose versions
 -- int_trace_versions rewrote since this table's last run (a new load, a later version,
@@ -15,7 +15,8 @@
 --   repeat flag of the whole group is decided again (delete+insert by trace_number);
 -- - a request whose only version was retracted leaves the table (post-hook);
 -- - the listing valid at the purchase date: when the licensee listing changed since the
---   last run, every request is taken back and located again (monthly, not daily).
+--   last run, every request is taken back and located again (monthly, not daily);
+--   int_trace_dealer_listings, built before, has then located every pair again.
 -- When the rules change (rules_version: this SQL, its macros, the seeds and models it
 -- reads), every request is normalised again.
 {{
@@ -30,26 +31,10 @@
 }}
 
 {%- set rules = rules_version() %}
-{#- What this run must do is decided when dbt compiles the model, so the SQL holds plain
-    constants: DuckDB pushes `load_id in (...)` down to the scan of raw.trace under the
-    staging view (a subquery there would normalise every row before filtering). #}
 {%- set reprocess_all = rules_changed(['listing_loaded_at', 'written_at']) %}
-{%- set listing_changed = false %}
-{%- set since = none %}
-{%- set touched_loads = [] %}
-{%- if is_incremental() and execute and not reprocess_all %}
-    {%- set state = run_query(
-        "select (select max(loaded_at) from " ~ ref('int_licensee_listings_keyed') ~ ") "
-        ~ "is distinct from max(listing_loaded_at), max(written_at)::varchar from " ~ this
-    ) %}
-    {%- set listing_changed = state.rows[0][0] %}
-    {%- set since = state.rows[0][1] or '-infinity' %}
-    {%- set loads = run_query(
-        "select distinct load_id from " ~ ref('int_trace_versions')
-        ~ " where is_current and written_at > timestamp '" ~ since ~ "' order by 1"
-    ) %}
-    {%- set touched_loads = loads.columns[0].values() | list %}
-{%- endif %}
+{%- set changes = trace_changes_since_last_run(reprocess_all) %}
+{%- set listing_changed = changes.listing_changed %}
+{%- set since = changes.since %}
 
 with
 
@@ -76,9 +61,7 @@ requests as not materialized (
     -- (the wide rows once; two narrow passes that read only the columns they need).
     select * from {{ ref('int_trace_requests_current') }}
     {% if is_incremental() and not reprocess_all %}
-    where load_id in (
-        {%- for load in touched_loads %}'{{ load | replace("'", "''") }}'{{ ", " if not loop.last }}{% else %}null{% endfor -%}
-    )
+    where load_id in ({{ sql_strings(changes.loads) }})
         and trace_number in (select trace_number from touched)
     {% endif %}
 
@@ -335,56 +318,6 @@ repeat_groups as (
 
 ),
 
-listing_bounds as (
-
-    select licensee_key, min(snapshot_month) as snapshot_month
-    from listings
-    group by licensee_key
-
-),
-
-dealer_months as (
-
-    -- The listing valid at the purchase (recovery) month of each dealer and month the
-    -- batch has (far fewer than its requests): the snapshot holding the dealer's key
-    -- that was valid then, the latest on or before it, else the key's earliest. The
-    -- as-of join runs on these pairs, not on the wide rows.
-    select
-        pairs.dealer_key,
-        pairs.dealer_match_month,
-        listings.licensee_key as listed_licensee_key,
-        listings.snapshot_month as listing_snapshot_month,
-        listings.premise_state as source_state,
-        listings.license_number as listing_license_number,
-        coalesce(us_states.is_southwest_border, false) as is_southwest_border_source
-    from (
-        select
-            pairs.dealer_key,
-            pairs.dealer_match_month,
-            coalesce(valid_then.snapshot_month, listing_bounds.snapshot_month) as snapshot_month
-        from (
-            select distinct
-                dealer_key,
-                date_trunc('month', coalesce(purchase_date, recovery_date))::date as dealer_match_month
-            -- (no `where dealer_key is not null`: DuckDB would push it into the scan of
-            -- raw.trace and parse every license number there three times over; a pair
-            -- without a dealer matches no listing and no request joins back to it)
-            from batch
-        ) as pairs
-        asof left join listings as valid_then
-            on pairs.dealer_key = valid_then.licensee_key
-            and pairs.dealer_match_month >= valid_then.snapshot_month
-        left join listing_bounds
-            on pairs.dealer_key = listing_bounds.licensee_key
-    ) as pairs
-    left join listings
-        on pairs.dealer_key = listings.licensee_key
-        and pairs.snapshot_month = listings.snapshot_month
-    left join {{ ref('us_states') }} as us_states
-        on listings.premise_state = us_states.state_code
-
-),
-
 located as (
 
     select
@@ -410,7 +343,7 @@ located as (
     from batch
     left join repeat_groups
         on batch.repeat_key = repeat_groups.repeat_key
-    left join dealer_months
+    left join {{ ref('int_trace_dealer_listings') }} as dealer_months
         on batch.dealer_key = dealer_months.dealer_key
         and date_trunc('month', coalesce(batch.purchase_date, batch.recovery_date))::date
             is not distinct from dealer_months.dealer_match_month
