@@ -45,12 +45,6 @@ requests as (
 
 ),
 
-listings as (
-
-    select * from {{ ref('int_licensee_listings_keyed') }}
-
-),
-
 pairs as (
 
     select distinct
@@ -68,6 +62,17 @@ new_pairs as (
     anti join {{ this }} as held
         on pairs.dealer_key = held.dealer_key
         and pairs.dealer_match_month is not distinct from held.dealer_match_month
+    {% endif %}
+
+),
+
+listings as (
+
+    select * from {{ ref('int_licensee_listings_keyed') }}
+    {% if adding %}
+    -- Only the new pairs' dealers: the as-of join sorts what it is given, and a daily
+    -- run's few pairs should not sort the whole listing.
+    where licensee_key in (select dealer_key from new_pairs)
     {% endif %}
 
 ),
@@ -103,7 +108,7 @@ select
     listings.premise_state as source_state,
     listings.license_number as listing_license_number,
     coalesce(us_states.is_southwest_border, false) as is_southwest_border_source,
-    (select max(loaded_at) from listings) as listing_loaded_at,
+    (select max(loaded_at) from {{ ref('int_licensee_listings_keyed') }}) as listing_loaded_at,
     '{{ rules }}' as rules_version,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as written_at
 from valid
