@@ -250,6 +250,13 @@
 {%- endmacro %}
 
 
+{# The latest load of the licensee listing, as a scalar subquery: what a row located by
+   the listing stores as listing_loaded_at, and what tells that the listing changed. #}
+{% macro latest_listing_load() -%}
+    (select max(loaded_at) from {{ ref('int_licensee_listings_keyed') }})
+{%- endmacro %}
+
+
 {# What changed since the last run of a model located by the licensee listing
    (int_trace_dealer_listings, int_trace_requests_flagged), at compile time:
    listing_changed (the listing has a load other than the latest its rows were located
@@ -262,7 +269,7 @@
     {%- set changes = {'listing_changed': false, 'since': none, 'loads': []} -%}
     {%- if is_incremental() and execute and not reprocess_all -%}
         {%- set row = run_query(
-            "select (select max(loaded_at) from " ~ ref('int_licensee_listings_keyed') ~ ") "
+            "select " ~ latest_listing_load() ~ " "
             ~ "is distinct from max(listing_loaded_at), max(written_at)::varchar from " ~ this
         ).rows[0] -%}
         {%- set since = row[1] or '-infinity' -%}
@@ -283,9 +290,7 @@
     {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list
         if is_incremental() else [] -%}
     {%- if 'listing_loaded_at' in stored -%}
-        delete from {{ this }} where listing_loaded_at is distinct from (
-            select max(loaded_at) from {{ ref('int_licensee_listings_keyed') }}
-        )
+        delete from {{ this }} where listing_loaded_at is distinct from {{ latest_listing_load() }}
     {%- else -%}
         select 1
     {%- endif -%}

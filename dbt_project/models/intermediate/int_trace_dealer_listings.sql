@@ -112,7 +112,7 @@ select
     listings.premise_state as source_state,
     listings.license_number as listing_license_number,
     coalesce(us_states.is_southwest_border, false) as is_southwest_border_source,
-    (select max(loaded_at) from {{ ref('int_licensee_listings_keyed') }}) as listing_loaded_at,
+    {{ latest_listing_load() }} as listing_loaded_at,
     '{{ rules }}' as rules_version,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as written_at
 from valid

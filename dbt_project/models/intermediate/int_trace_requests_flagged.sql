@@ -67,13 +67,6 @@ requests as not materialized (
 
 ),
 
-
-listings as (
-
-    select * from {{ ref('int_licensee_listings_keyed') }}
-
-),
-
 firearm_types as (
 
     select * from {{ ref('firearm_types') }}
@@ -336,7 +329,7 @@ located as (
         dealer_months.source_state,
         dealer_months.listing_license_number,
         coalesce(dealer_months.is_southwest_border_source, false) as is_southwest_border_source,
-        (select max(loaded_at) from listings) as listing_loaded_at,
+        {{ latest_listing_load() }} as listing_loaded_at,
         -- when this row was last written (normalised, regrouped or located again):
         -- incremental marts read the rows written since their last run
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as written_at
