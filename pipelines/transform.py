@@ -139,12 +139,15 @@ def _has(message, field: str) -> bool:
 
 
 @contextmanager
-def _dbt_in_this_process(settings: Settings) -> Iterator[None]:
-    """What dbt needs around one build, put back after it: its environment variables,
-    the warehouse's folder as the working folder, and the settings for the plugin."""
+def _dbt_in_this_process(
+    settings: Settings, extra_env: dict[str, str] | None = None
+) -> Iterator[None]:
+    """What dbt needs around one build, put back after it: its environment variables
+    (``dbt_env`` and ``extra_env``), the warehouse's folder as the working folder, and the
+    settings for the plugin."""
     from pipelines import dbt_plugin
 
-    env = dbt_env(settings)
+    env = {**dbt_env(settings), **(extra_env or {})}
     saved_env = {name: os.environ.get(name) for name in env}
     saved_cwd = os.getcwd()
     os.environ.update(env)
@@ -280,6 +283,83 @@ def record_seeds(settings: Settings, checksum: str) -> None:
         con.execute("commit")
 
 
+# The watermark of each incremental ``column_values`` test's last pass (the test's
+# ``incremental_by``: macros/test_column_values.sql), under which code: a build under the
+# same code hands them to dbt, and those tests check the rows past them only.
+TEST_PASSES_TABLE = "meta.dbt_test_passes"
+TEST_WATERMARKS_ENV = "TRACEPIPE_TEST_WATERMARKS"
+
+
+def tests_checksum(settings: Settings, code: str) -> str:
+    """What a data test's outcome for an unchanged row depends on besides the row: the
+    code (``code_checksum``: models, macros, seeds, tests) and the purchaser key."""
+    return hashlib.sha256(f"{code}\0{key_id(pii_key(settings))}".encode()).hexdigest()
+
+
+def test_watermarks(con, checksum: str) -> dict[str, list[str]]:
+    """The watermarks of the tests' last passes under ``checksum``, as the test macro
+    reads them: ``relation.column`` -> [value, type]."""
+    import duckdb
+
+    try:
+        rows = con.execute(
+            f"select relation, column_name, watermark, watermark_type from {TEST_PASSES_TABLE} "
+            "where checksum = ?",
+            [checksum],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {f"{relation}.{column}": [value, kind] for relation, column, value, kind in rows}
+
+
+def incremental_tests(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """The project's ``column_values`` tests with ``incremental_by``, from the manifest of
+    the last dbt command: (test id, the tested relation's schema, its name, the column)."""
+    try:
+        nodes = json.loads((settings.dbt_target_dir / "manifest.json").read_text())["nodes"]
+    except (OSError, ValueError, KeyError):
+        return []
+    found = []
+    for uid, node in nodes.items():
+        meta = node.get("test_metadata") or {}
+        column = (meta.get("kwargs") or {}).get("incremental_by")
+        tested = nodes.get(node.get("attached_node") or "")
+        if meta.get("name") == "column_values" and column and tested:
+            found.append((uid, tested["schema"], tested.get("alias") or tested["name"], column))
+    return found
+
+
+def record_test_passes(settings: Settings, checksum: str, result: TransformResult) -> None:
+    """After a build that succeeded: each incremental test that passed in it has checked
+    every row of its relation as it is now, so the relation's newest ``incremental_by``
+    is where the next build's test starts."""
+    passed = {node for node, status, _ in result.timings if status == "pass"}
+    tests = [t for t in incremental_tests(settings) if t[0] in passed]
+    if not tests:
+        return
+    with connect(settings) as con:
+        con.execute(
+            f"create table if not exists {TEST_PASSES_TABLE} (relation varchar, "
+            "column_name varchar, checksum varchar, watermark varchar, watermark_type varchar, "
+            "passed_at timestamp)"
+        )
+        con.execute("begin transaction")
+        for _, schema, relation, column in tests:
+            value, kind = con.execute(
+                f'select max("{column}")::varchar, typeof(max("{column}")) from "{schema}"."{relation}"'
+            ).fetchone()
+            con.execute(
+                f"delete from {TEST_PASSES_TABLE} where relation = ? and column_name = ?",
+                [relation, column],
+            )
+            if value is not None:
+                con.execute(
+                    f"insert into {TEST_PASSES_TABLE} values (?, ?, ?, ?, ?, current_timestamp)",
+                    [relation, column, checksum, value, kind],
+                )
+        con.execute("commit")
+
+
 def unit_tests_passed(settings: Settings, checksum: str) -> str | None:
     """When the unit tests last passed for this version of the code, or None."""
     try:
@@ -304,8 +384,9 @@ def record_unit_tests(settings: Settings, checksum: str, result: TransformResult
     os.replace(tmp, path)
 
 
-def run_dbt(settings: Settings, *args: str) -> TransformResult:
-    """Run one dbt command (``build``, ``test``, ``parse``...) against the warehouse."""
+def run_dbt(settings: Settings, *args: str, env: dict[str, str] | None = None) -> TransformResult:
+    """Run one dbt command (``build``, ``test``, ``parse``...) against the warehouse, with
+    ``env`` besides ``dbt_env`` while it runs."""
     from dbt.cli.main import dbtRunner
 
     settings.ensure_dirs()
@@ -331,7 +412,7 @@ def run_dbt(settings: Settings, *args: str) -> TransformResult:
     results_file = settings.dbt_target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)
     progress = _Progress()
-    with _dbt_in_this_process(settings):
+    with _dbt_in_this_process(settings, env):
         outcome = dbtRunner(callbacks=[progress]).invoke(argv)
     if isinstance(outcome.exception, KeyboardInterrupt | SystemExit):
         raise outcome.exception
@@ -420,11 +501,18 @@ def transform(settings: Settings, full_refresh: bool = False) -> TransformResult
     (or with ``full_refresh``)."""
     seeds = seeds_checksum(settings)
     # dbt fails at once on a held file lock: wait for it here, as every step does.
+    checksum = code_checksum(settings)
+    tests = tests_checksum(settings, checksum)
     with connect(settings) as con:
         seeded_at = None if full_refresh else seeds_loaded(settings, con, seeds)
+        watermarks = {} if full_refresh else test_watermarks(con, tests)
+    if watermarks:
+        log.info(
+            "dbt data tests: %s check the rows written since their last pass",
+            ", ".join(sorted(watermarks)),
+        )
     args = ["build", *(["--full-refresh"] if full_refresh else [])]
     excluded = []
-    checksum = code_checksum(settings)
     passed_at = unit_tests_passed(settings, checksum)
     if passed_at:
         log.info("dbt unit tests: passed on %s for this code, not run again", passed_at)
@@ -434,7 +522,7 @@ def transform(settings: Settings, full_refresh: bool = False) -> TransformResult
         excluded.append("seed")
     if excluded:
         args += ["--exclude-resource-type", *excluded]
-    result = run_dbt(settings, *args)
+    result = run_dbt(settings, *args, env={TEST_WATERMARKS_ENV: json.dumps(watermarks)})
     if not result.success:
         raise TransformFailed(
             "dbt build failed; nothing was published:\n  " + "\n  ".join(result.failures)
@@ -443,5 +531,6 @@ def transform(settings: Settings, full_refresh: bool = False) -> TransformResult
         record_unit_tests(settings, checksum, result)
     if not seeded_at:
         record_seeds(settings, seeds)
+    record_test_passes(settings, tests, result)
     log.info("dbt build: %s", ", ".join(f"{v} {k}" for k, v in sorted(result.nodes.items())))
     return result

@@ -11,6 +11,7 @@ full rebuild gives, without normalising the first round's rows again.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from exports import trace_row, write_export
 
 from pipelines import ingest, privacy
 from pipelines.config import Settings
-from pipelines.transform import run_dbt, transform
+from pipelines.transform import (
+    TEST_WATERMARKS_ENV,
+    code_checksum,
+    run_dbt,
+    test_watermarks,
+    tests_checksum,
+    transform,
+)
 
 # The real ATF licensee sample (a repository copy of shared/data/ffl/).
 FFL_SAMPLE = Path(__file__).resolve().parent / "data" / "0124-ffl-list-sample.txt"
@@ -1069,3 +1077,82 @@ def test_a_models_column_rules_are_checked_in_one_scan_that_names_each_broken_ru
         f"that show a count small enough to be suppressed; {line}: 1 row(s) that repeat "
         "another row's values"
     ), failure
+
+
+def test_a_models_row_rules_look_at_the_rows_written_since_the_tests_last_pass(built_copy):
+    """A ``column_values`` test with ``incremental_by`` (the flagged model's, by
+    ``written_at``): after a build, the transform records where its pass reached; the next
+    build hands that watermark over, and the rules about one row at a time look at the
+    rows written since, while uniqueness still looks at every row. Without the watermark
+    every rule looks at every row."""
+    s = built_copy
+    model = "int_trace_requests_flagged"
+    con = duckdb.connect(str(s.warehouse_path))
+    try:
+        marks = test_watermarks(con, tests_checksum(s, code_checksum(s)))
+        assert set(marks) == {f"{model}.written_at", "stg_trace__requests.load_seq"}
+        (newest,) = con.execute(
+            f"select max(written_at)::varchar from intermediate.{model}"
+        ).fetchone()
+        assert marks[f"{model}.written_at"] == [newest, "TIMESTAMP"]
+        first, last = con.execute(
+            f"select min(trace_number), max(trace_number) from intermediate.{model}"
+        ).fetchone()
+        # a row broken in place, as no build writes one (its written_at is the pass's), and
+        # a row broken and written since
+        con.execute(
+            f"update intermediate.{model} set origin = 'martian' where trace_number = ?", [first]
+        )
+        con.execute(
+            f"update intermediate.{model} set origin = 'martian', "
+            "written_at = written_at + interval 1 second where trace_number = ?",
+            [last],
+        )
+        # an old row twice
+        con.execute(
+            f"insert into intermediate.{model} select * from intermediate.{model} "
+            f"where trace_number = (select min(trace_number) from intermediate.{model} "
+            "where trace_number > ?)",
+            [first],
+        )
+    finally:
+        con.close()
+    select = ("test", "--select", f"{model},test_name:column_values")
+    result = run_dbt(s, *select, env={TEST_WATERMARKS_ENV: json.dumps(marks)})
+    assert not result.success
+    (failure,) = result.failures
+    assert failure.endswith(
+        ": origin: 1 row(s) with a value not accepted; "
+        "trace_number: 1 row(s) that repeat another row's values"
+    ), failure
+    (compiled,) = (s.dbt_target_dir / "compiled").rglob(f"{model}_column_values.sql")
+    assert f"written_at > cast('{newest}' as TIMESTAMP)" in compiled.read_text()
+    result = run_dbt(s, *select)
+    (failure,) = result.failures
+    assert failure.endswith(
+        ": origin: 2 row(s) with a value not accepted; "
+        "trace_number: 1 row(s) that repeat another row's values"
+    ), failure
+
+
+def test_a_later_build_checks_the_staging_rules_on_its_new_loads_only(first, second):
+    """The trace staging view's test (``incremental_by: load_seq``) in the second build
+    looks at the loads after those the first build's pass saw, and passes."""
+    con = duckdb.connect(str(first.warehouse_path), read_only=True)
+    try:
+        marks = test_watermarks(con, tests_checksum(first, code_checksum(first)))
+        (loaded,) = con.execute("select max(load_seq) from meta.load_ledger").fetchone()
+    finally:
+        con.close()
+    mark, kind = marks["stg_trace__requests.load_seq"]
+    assert int(mark) <= loaded
+    (compiled,) = (second.dbt_target_dir / "compiled").rglob(
+        "stg_trace__requests_column_values.sql"
+    )
+    assert f"load_seq > cast('{mark}' as {kind})" in compiled.read_text()
+    con = duckdb.connect(str(second.warehouse_path), read_only=True)
+    try:
+        later = test_watermarks(con, tests_checksum(second, code_checksum(second)))
+    finally:
+        con.close()
+    assert int(later["stg_trace__requests.load_seq"][0]) > int(mark)

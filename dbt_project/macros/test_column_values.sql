@@ -22,17 +22,31 @@
                      are alone in their row or column, which subtraction from the
                      published totals would give away).
 
+    incremental_by:  a column that grows with each write of a row (``written_at`` of a
+                     model that stamps the rows it writes, ``load_seq`` of a staging view):
+                     the rules that look at one row at a time (not_null, accepted_values,
+                     required_when, in_table) and the unique combinations that hold this
+                     column look only at the rows past the watermark of this test's last
+                     pass under the same code, which ``tracepipe transform`` keeps
+                     (pipelines/transform.py, ``meta.dbt_test_passes``) and hands over in
+                     TRACEPIPE_TEST_WATERMARKS. A row at or below it passed these rules
+                     then and holds the same values. Other unique rules and suppression
+                     span rows and look at every row. Without a watermark (the first
+                     build, a full refresh, changed code), every rule looks at every row.
+
   One row for each rule broken: the column (or the combination's columns, joined by
   commas), the rule, how many rows break it (for unique: the rows that repeat one before
   them), and for accepted_values and in_table one value that breaks it (in the stored
   failures only: the pipeline's message names the rules and counts, never a value).
 #}
-{% test column_values(model, not_null=[], accepted_values={}, unique=[], required_when={}, in_table={}, suppression=none) %}
+{% test column_values(model, not_null=[], accepted_values={}, unique=[], required_when={}, in_table={}, suppression=none, incremental_by=none) %}
 {%- set rules = [] -%}
 {#- rules broken by a value: (column, rule, the condition a breaking row meets) -#}
 {%- set valued = [] -%}
 {#- rules counted without a value: (column, rule, the count of rows that break it) -#}
 {%- set counted = [] -%}
+{#- the rules counted over every row, even with a watermark -#}
+{%- set spanning = [] -%}
 {%- for column in not_null -%}
     {%- do counted.append((column, "not_null", "count(*) filter (where " ~ column ~ " is null)")) -%}
 {%- endfor -%}
@@ -48,17 +62,21 @@
         ~ parent.to ~ " where " ~ parent.field ~ " is not null)")) -%}
 {%- endfor -%}
 {%- for columns in unique -%}
+    {#- two rows that share a combination holding incremental_by were written together:
+        both past the watermark or both at or below it -#}
+    {%- set within = incremental_by is not none and incremental_by in ([columns] if columns is string else columns) -%}
     {%- if columns is string -%}
-        {%- do counted.append((columns, "unique",
-            "count(" ~ columns ~ ") - count(distinct " ~ columns ~ ")")) -%}
+        {%- set rule = (columns, "unique",
+            "count(" ~ columns ~ ") - count(distinct " ~ columns ~ ")") -%}
     {%- else -%}
         {%- set fields = [] -%}
         {%- for column in columns -%}
             {%- do fields.append("'" ~ column ~ "': " ~ column) -%}
         {%- endfor -%}
-        {%- do counted.append((columns | join(","), "unique",
-            "count(*) - count(distinct {" ~ fields | join(", ") ~ "})")) -%}
+        {%- set rule = (columns | join(","), "unique",
+            "count(*) - count(distinct {" ~ fields | join(", ") ~ "})") -%}
     {%- endif -%}
+    {%- do (counted if within else spanning).append(rule) -%}
 {%- endfor -%}
 {%- for column, condition in required_when.items() -%}
     {%- do counted.append((column, "required_when",
@@ -73,13 +91,15 @@
         ~ "count(*) filter (where is_suppressed) over (partition by " ~ suppression.row ~ ") as in_row, "
         ~ "count(*) filter (where is_suppressed) over (partition by " ~ suppression.column ~ ") as in_column "
         ~ "from " ~ model ~ ") as cells where is_suppressed and (in_row = 1 or in_column = 1))" -%}
-    {%- do counted.append((line, "suppression_small", "count(*) filter (where " ~ small ~ ")")) -%}
-    {%- do counted.append((line, "suppression_shown",
+    {%- do spanning.append((line, "suppression_small", "count(*) filter (where " ~ small ~ ")")) -%}
+    {%- do spanning.append((line, "suppression_shown",
         "count(*) filter (where is_suppressed and " ~ value ~ " is not null)")) -%}
-    {%- do counted.append((line, "suppression_alone", alone)) -%}
+    {%- do spanning.append((line, "suppression_alone", alone)) -%}
 {%- endif -%}
+{%- set since = column_values_watermark(model, incremental_by) -%}
+{%- set rows_rules = [] -%}
 {%- for column, rule, where in valued -%}
-    {%- do rules.append({
+    {%- do rows_rules.append({
         "column": column,
         "rule": rule,
         "n_rows": "count(*) filter (where " ~ where ~ ")",
@@ -87,10 +107,23 @@
     }) -%}
 {%- endfor -%}
 {%- for column, rule, n_rows in counted -%}
-    {%- do rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
+    {%- do rows_rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
 {%- endfor -%}
+{%- set all_rules = [] -%}
+{%- for column, rule, n_rows in spanning -%}
+    {%- do all_rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
+{%- endfor -%}
+{%- if since is none -%}
+    {%- set scans = [(rows_rules + all_rules, model)] -%}
+{%- else -%}
+    {%- set new_rows = "(select * from " ~ model ~ " where " ~ incremental_by ~ " > " ~ since ~ ")" -%}
+    {%- set scans = [(rows_rules, new_rows), (all_rules, model)] -%}
+{%- endif -%}
 select rule.column_name, rule.rule, rule.n_rows, rule.example
 from (
+    {%- set first = namespace(done=false) -%}
+    {%- for rules, relation in scans if rules %}
+    {{ "union all" if first.done }}
     select unnest([
         {%- for r in rules %}
         {
@@ -101,7 +134,23 @@ from (
         }{{ "," if not loop.last }}
         {%- endfor %}
     ]) as rule
-    from {{ model }}
+    from {{ relation }} as checked
+    {%- set first.done = true -%}
+    {%- endfor %}
 )
 where rule.n_rows > 0
 {% endtest %}
+
+
+{# The watermark of a column_values test on ``model`` by ``column``, as a SQL literal:
+   from TRACEPIPE_TEST_WATERMARKS, which ``tracepipe transform`` sets to the watermarks of
+   the tests' last passes under this code (a JSON object: "relation.column" ->
+   [value, type]). None without one: every rule then looks at every row. Read only while
+   building (an environment variable, so a new watermark parses nothing again). #}
+{% macro column_values_watermark(model, column) -%}
+    {%- if column is none or not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set marks = fromjson(env_var('TRACEPIPE_TEST_WATERMARKS', '{}')) -%}
+    {%- set mark = marks.get(model.identifier ~ '.' ~ column) -%}
+    {%- if mark is none -%}{{ return(none) }}{%- endif -%}
+    {{- return("cast('" ~ (mark[0] | replace("'", "''")) ~ "' as " ~ mark[1] ~ ")") -}}
+{%- endmacro %}
