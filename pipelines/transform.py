@@ -290,13 +290,13 @@ TEST_PASSES_TABLE = "meta.dbt_test_passes"
 TEST_WATERMARKS_ENV = "TRACEPIPE_TEST_WATERMARKS"
 
 
-def tests_checksum(settings: Settings, code: str) -> str:
+def data_tests_checksum(settings: Settings, code: str) -> str:
     """What a data test's outcome for an unchanged row depends on besides the row: the
     code (``code_checksum``: models, macros, seeds, tests) and the purchaser key."""
     return hashlib.sha256(f"{code}\0{key_id(pii_key(settings))}".encode()).hexdigest()
 
 
-def test_watermarks(con, checksum: str) -> dict[str, list[str]]:
+def data_test_watermarks(con, checksum: str) -> dict[str, list[str]]:
     """The watermarks of the tests' last passes under ``checksum``, as the test macro
     reads them: ``relation.column`` -> [value, type]."""
     import duckdb
@@ -502,10 +502,10 @@ def transform(settings: Settings, full_refresh: bool = False) -> TransformResult
     seeds = seeds_checksum(settings)
     # dbt fails at once on a held file lock: wait for it here, as every step does.
     checksum = code_checksum(settings)
-    tests = tests_checksum(settings, checksum)
+    tests = data_tests_checksum(settings, checksum)
     with connect(settings) as con:
         seeded_at = None if full_refresh else seeds_loaded(settings, con, seeds)
-        watermarks = {} if full_refresh else test_watermarks(con, tests)
+        watermarks = {} if full_refresh else data_test_watermarks(con, tests)
     if watermarks:
         log.info(
             "dbt data tests: %s check the rows written since their last pass",

@@ -25,9 +25,9 @@ from pipelines.config import Settings
 from pipelines.transform import (
     TEST_WATERMARKS_ENV,
     code_checksum,
+    data_test_watermarks,
+    data_tests_checksum,
     run_dbt,
-    test_watermarks,
-    tests_checksum,
     transform,
 )
 
@@ -1089,7 +1089,7 @@ def test_a_models_row_rules_look_at_the_rows_written_since_the_tests_last_pass(b
     model = "int_trace_requests_flagged"
     con = duckdb.connect(str(s.warehouse_path))
     try:
-        marks = test_watermarks(con, tests_checksum(s, code_checksum(s)))
+        marks = data_test_watermarks(con, data_tests_checksum(s, code_checksum(s)))
         assert set(marks) == {f"{model}.written_at", "stg_trace__requests.load_seq"}
         (newest,) = con.execute(
             f"select max(written_at)::varchar from intermediate.{model}"
@@ -1140,7 +1140,7 @@ def test_a_later_build_checks_the_staging_rules_on_its_new_loads_only(first, sec
     looks at the loads after those the first build's pass saw, and passes."""
     con = duckdb.connect(str(first.warehouse_path), read_only=True)
     try:
-        marks = test_watermarks(con, tests_checksum(first, code_checksum(first)))
+        marks = data_test_watermarks(con, data_tests_checksum(first, code_checksum(first)))
         (loaded,) = con.execute("select max(load_seq) from meta.load_ledger").fetchone()
     finally:
         con.close()
@@ -1152,7 +1152,70 @@ def test_a_later_build_checks_the_staging_rules_on_its_new_loads_only(first, sec
     assert f"load_seq > cast('{mark}' as {kind})" in compiled.read_text()
     con = duckdb.connect(str(second.warehouse_path), read_only=True)
     try:
-        later = test_watermarks(con, tests_checksum(second, code_checksum(second)))
+        later = data_test_watermarks(con, data_tests_checksum(second, code_checksum(second)))
     finally:
         con.close()
     assert int(later["stg_trace__requests.load_seq"][0]) > int(mark)
+
+
+ONE_KIND_MODELS = {
+    "int_multiple_sale_versions": "multiple_sales",
+    "int_multiple_sale_rifles_current": "multiple_sales",
+    "int_seizure_versions": "seizures",
+    "int_seizures_classified": "seizures",
+}
+
+
+def _left_as_it_was(settings: Settings) -> set[str]:
+    """The one-kind models (``rebuilt_when_changed``) that the last build left as they
+    were: their compiled SQL appends no row."""
+    compiled = settings.dbt_target_dir / "compiled"
+    return {
+        model
+        for model in ONE_KIND_MODELS
+        if "where false" in next(compiled.rglob(f"{model}.sql")).read_text()
+    }
+
+
+def test_a_model_of_one_kind_of_export_is_built_again_only_when_that_kind_changed(
+    first, second, tmp_path
+):
+    """The seizure and multiple-sale models are built from their own exports alone: the
+    second build (a trace file only) leaves them as they were, and a build after a new
+    multiple-sale file builds those again, with the new report, and not the seizures'."""
+    assert _left_as_it_was(first) == set()
+    assert _left_as_it_was(second) == set(ONE_KIND_MODELS)
+    sql = "select count(*) from intermediate.{}"
+    assert [q(second, sql.format(m)) for m in ONE_KIND_MODELS] == [
+        q(first, sql.format(m)) for m in ONE_KIND_MODELS
+    ]
+    s = copy_data(second.data_dir, tmp_path / "data")
+    write_export(
+        s.landing_dir / "multiple_sales" / "dl3_later.csv",
+        "multiple_sales",
+        [dl3("R9", "01/07/2014", "COLT", "DL3-LATER")],
+    )
+    build(s)
+    assert _left_as_it_was(s) == {"int_seizure_versions", "int_seizures_classified"}
+    reports = q(s, "select report_id from intermediate.int_multiple_sale_rifles_current")
+    assert ("R9",) in reports and len(reports) == len(
+        q(second, "select report_id from intermediate.int_multiple_sale_rifles_current")
+    ) + 1
+
+
+def test_a_changed_staging_view_is_a_new_rule_of_the_models_built_on_it(second, tmp_path):
+    """``rules_version`` covers every model a model reads, directly or through others:
+    a change to the trace staging view (read by the flagged model through
+    int_trace_requests_current) makes the flagged model reprocess every request."""
+    import dataclasses
+
+    s = copy_data(second.data_dir, tmp_path / "data")
+    project = tmp_path / "dbt_project"
+    shutil.copytree(s.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    view = project / "models" / "staging" / "trace" / "stg_trace__requests.sql"
+    view.write_text(view.read_text() + "\n-- a new rule\n")
+    changed = dataclasses.replace(s, dbt_project_dir=project)
+    sql = "select count(distinct dbt_invocation_id) from intermediate.int_trace_requests_flagged"
+    assert q(s, sql) == [(2,)]  # the two loads, each normalised by its own build
+    transform(changed)
+    assert q(changed, sql) == [(1,)]  # every request normalised again, by this build

@@ -49,11 +49,12 @@
    graph does not hold macro text, so `tracepipe transform` passes a checksum of the
    macro files as TRACEPIPE_MACROS_CHECKSUM), the public id of the purchaser key
    (TRACEPIPE_PURCHASER_KEY_ID: a new key makes every purchaser hash again, never a mix
-   of two keys), and the checksum of every model and seed it reads. Environment
-   variables, not vars: a changed var makes dbt parse the whole project again, and these
-   are read only while building (pipelines.transform.rules_inputs). When it differs from
-   the version a row was written by, an incremental model reprocesses everything,
-   without being told. #}
+   of two keys), and the checksum of every model and seed it reads, directly or through
+   others (a staging view's new parsing is a new rule of every model built on it).
+   Environment variables, not vars: a changed var makes dbt parse the whole project
+   again, and these are read only while building (pipelines.transform.rules_inputs).
+   When it differs from the version a row was written by, an incremental model
+   reprocesses everything, without being told. #}
 {% macro rules_version() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set parts = [
@@ -61,11 +62,23 @@
         'macros:' ~ env_var('TRACEPIPE_MACROS_CHECKSUM', ''),
         'purchaser key:' ~ env_var('TRACEPIPE_PURCHASER_KEY_ID', ''),
     ] -%}
-    {%- for node_id in (model.depends_on or {}).get('nodes', []) | sort -%}
-        {%- set node = graph.get('nodes', {}).get(node_id) -%}
-        {%- if node is not none and node.resource_type in ('model', 'seed') -%}
-            {%- do parts.append(node_id ~ ':' ~ node.get('checksum', {}).get('checksum', '')) -%}
-        {%- endif -%}
+    {%- set nodes = graph.get('nodes', {}) -%}
+    {%- set read = {} -%}
+    {%- set frontier = namespace(ids=(model.depends_on or {}).get('nodes', []) | list) -%}
+    {#- breadth first, one level a pass: the project is far less than 50 models deep -#}
+    {%- for level in range(50) if frontier.ids -%}
+        {%- set upstream = [] -%}
+        {%- for node_id in frontier.ids if node_id not in read -%}
+            {%- set node = nodes.get(node_id) -%}
+            {%- if node is not none and node.resource_type in ('model', 'seed') -%}
+                {%- do read.update({node_id: node.get('checksum', {}).get('checksum', '')}) -%}
+                {%- do upstream.extend((node.get('depends_on') or {}).get('nodes', [])) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set frontier.ids = upstream -%}
+    {%- endfor -%}
+    {%- for node_id in read | sort -%}
+        {%- do parts.append(node_id ~ ':' ~ read[node_id]) -%}
     {%- endfor -%}
     {{- return(local_md5(parts | join('\n'))) -}}
 {%- endmacro %}
@@ -117,6 +130,61 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+
+{# The last change (a load or a retraction) of the exports of ``kinds``, at compile time. #}
+{% macro kinds_change_seq(kinds) -%}
+    {%- if not execute -%}{{ return(0) }}{%- endif -%}
+    {%- set row = run_query(
+        "select coalesce(greatest(max(load_seq), max(retract_seq)), 0) from "
+        ~ source('meta', 'load_ledger') ~ " where kind in (" ~ sql_strings(kinds) ~ ")"
+    ).rows[0] -%}
+    {{- return(row[0]) -}}
+{%- endmacro %}
+
+
+{# Whether a model built whole from the exports of ``kinds`` alone (rebuilt_when_changed)
+   must be built again: it is not built yet, or was built under other rules, or a load or
+   a retraction of those kinds came after the change it was built through. #}
+{% macro kinds_changed(kinds) -%}
+    {%- if not (is_incremental() and execute) or rules_changed(['through_seq']) -%}
+        {{- return(true) -}}
+    {%- endif -%}
+    {%- set built = run_query("select max(through_seq) from " ~ this).rows[0][0] -%}
+    {{- return(built is none or built != kinds_change_seq(kinds)) -}}
+{%- endmacro %}
+
+
+{# Pre-hook of a model rebuilt when its exports change: every row goes when they did. #}
+{% macro delete_all_when_changed(kinds) -%}
+    {%- if is_incremental() and kinds_changed(kinds) -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# Around the body of a model that depends on the exports of ``kinds`` alone (its SQL,
+   macros, seeds and the models it reads aside, which rules_version covers), as
+   ``{% call rebuilt_when_changed([...]) %} select ... {% endcall %}``: built whole when a
+   load or retraction of those kinds came since its last build, or the rules changed,
+   and otherwise left as it is (the build appends no row), instead of being built again
+   from the same rows every run. Its config: materialized='incremental',
+   incremental_strategy='append', on_schema_change='sync_all_columns',
+   pre_hook="{{ delete_all_when_changed([...]) }}". #}
+{% macro rebuilt_when_changed(kinds) -%}
+    select
+        built.*,
+        '{{ rules_version() }}' as rules_version,
+        {{ kinds_change_seq(kinds) }} as through_seq
+    from (
+        {{ caller() }}
+    ) as built
+    {%- if not kinds_changed(kinds) %}
+    where false
+    {%- endif %}
 {%- endmacro %}
 
 

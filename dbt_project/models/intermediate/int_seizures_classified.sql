@@ -1,6 +1,19 @@
 -- Southbound seizures, one row per firearm (seizure_id), its current version
 -- (int_seizure_versions), with the firearm type mapped to the trace vocabulary (long,
 -- short, other).
+--
+-- Built again only when a load or retraction of seizures exports came since its last build
+-- (or its rules changed): macros/versions.sql, rebuilt_when_changed.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        pre_hook="{{ delete_all_when_changed(['seizures']) }}"
+    )
+}}
+
+{% call rebuilt_when_changed(['seizures']) %}
 with
 
 seizures as (
@@ -29,3 +42,4 @@ select
 from current_version
 left join firearm_types
     on current_version.firearm_type_key = firearm_types.raw_key
+{% endcall %}
