@@ -17,7 +17,10 @@ the profile names the warehouse by its file name (dbt runs in the warehouse's fo
 and the unit tests, which test the SQL and not the data, run once for each version of
 the dbt project: a build whose code passed them already (``unit_tests.json``) leaves
 them out, and says so. Likewise the seeds are loaded into a warehouse once for each
-version of the seed files (``meta.dbt_seeds`` records which, in the warehouse itself).
+version of the seed files (``meta.dbt_seeds`` records which, in the warehouse itself),
+and a ``column_values`` data test with ``incremental_by`` checks its row rules on the
+rows past its last pass under the same code (``meta.dbt_test_passes``, handed to dbt as
+TRACEPIPE_TEST_WATERMARKS; macros/test_column_values.sql).
 
 Progress: dbt's events come to a callback; each node that finishes is logged at INFO as
 it finishes (``dbt 12/178 success model stg_trace``), so a build of many nodes is never
