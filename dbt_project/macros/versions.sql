@@ -156,10 +156,18 @@
 {%- endmacro %}
 
 
-{# Pre-hook of a model rebuilt when its exports change: every row goes when they did. #}
-{% macro delete_all_when_changed(kinds) -%}
+{# Pre-hook of a model rebuilt when its exports change: when they did, the table is made
+   again empty, with the model's columns as they are now, and the build appends every
+   row. Not a delete: when the model has a new column, dbt's ``sync_all_columns`` would
+   alter the table after it, and DuckDB refuses to commit a transaction that deleted a
+   table's rows and then altered it. #}
+{% macro empty_when_changed(kinds) -%}
     {%- if is_incremental() and kinds_changed(kinds) -%}
-        delete from {{ this }}
+        create or replace table {{ this }} as
+        select * from (
+            {{ model.compiled_code }}
+        ) as rebuilt
+        limit 0
     {%- else -%}
         select 1
     {%- endif -%}
@@ -173,7 +181,7 @@
    and otherwise left as it is (the build appends no row), instead of being built again
    from the same rows every run. Its config: materialized='incremental',
    incremental_strategy='append', on_schema_change='sync_all_columns',
-   pre_hook="{{ delete_all_when_changed([...]) }}". #}
+   pre_hook="{{ empty_when_changed([...]) }}". #}
 {% macro rebuilt_when_changed(kinds) -%}
     select
         built.*,

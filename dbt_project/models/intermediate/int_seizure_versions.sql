@@ -9,7 +9,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='sync_all_columns',
-        pre_hook="{{ delete_all_when_changed(['seizures']) }}"
+        pre_hook="{{ empty_when_changed(['seizures']) }}"
     )
 }}
 
