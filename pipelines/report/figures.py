@@ -603,7 +603,7 @@ def time_to_crime(con, out: Path) -> Figure:
         con,
         f"select is_southwest_border, {sums}, sum(n_with_time_to_crime)::bigint as n, "
         "sum(total_time_to_crime_days)::bigint as days from time_to_crime_by_source_state "
-        "where is_gao_period group by is_southwest_border",
+        "where is_gao_period group by is_southwest_border order by is_southwest_border",
     )
     border = next((r for r in rows if r["is_southwest_border"]), None)
     rest = next((r for r in rows if not r["is_southwest_border"]), None)
