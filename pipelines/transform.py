@@ -316,18 +316,14 @@ def data_test_watermarks(con, checksum: str) -> dict[str, list[str]]:
 
 
 def incremental_tests(settings: Settings) -> list[tuple[str, str, str, str]]:
-    """The project's ``column_values`` tests with ``incremental_by``, from the manifest of
-    the last dbt command: (test id, the tested relation's schema, its name, the column)."""
-    try:
-        nodes = json.loads((settings.dbt_target_dir / "manifest.json").read_text())["nodes"]
-    except (OSError, ValueError, KeyError):
-        return []
+    """The project's ``column_values`` tests with ``incremental_by``: (test id, the tested
+    relation's schema, its name, the column)."""
+    tests, nodes = _column_values_nodes(settings)
     found = []
-    for uid, node in nodes.items():
-        meta = node.get("test_metadata") or {}
-        column = (meta.get("kwargs") or {}).get("incremental_by")
+    for uid, node in tests.items():
+        column = (node["test_metadata"].get("kwargs") or {}).get("incremental_by")
         tested = nodes.get(node.get("attached_node") or "")
-        if meta.get("name") == "column_values" and column and tested:
+        if column and tested:
             found.append((uid, tested["schema"], tested.get("alias") or tested["name"], column))
     return found
 
@@ -463,19 +459,26 @@ RULE_WORDS = {
 }
 
 
-def column_values_tests(settings: Settings) -> set[str]:
-    """The unique ids of the project's ``column_values`` tests (the generic test of
-    macros/test_column_values.sql), from the manifest of the last dbt command; read only
-    when a test has failed."""
+def _column_values_nodes(settings: Settings) -> tuple[dict, dict]:
+    """The project's ``column_values`` tests (the generic test of
+    macros/test_column_values.sql) by unique id, and every node, from the manifest of the
+    last dbt command; empty when it cannot be read."""
     try:
         nodes = json.loads((settings.dbt_target_dir / "manifest.json").read_text())["nodes"]
     except (OSError, ValueError, KeyError):
-        return set()
-    return {
-        uid
+        return {}, {}
+    tests = {
+        uid: node
         for uid, node in nodes.items()
         if (node.get("test_metadata") or {}).get("name") == "column_values"
     }
+    return tests, nodes
+
+
+def column_values_tests(settings: Settings) -> set[str]:
+    """The unique ids of the project's ``column_values`` tests; read only when a test has
+    failed."""
+    return set(_column_values_nodes(settings)[0])
 
 
 def broken_rules(settings: Settings, compiled_sql: str | None) -> str | None:
@@ -503,9 +506,9 @@ def transform(settings: Settings, full_refresh: bool = False) -> TransformResult
     for each version of the code, and the seeds are loaded again only when they changed
     (or with ``full_refresh``)."""
     seeds = seeds_checksum(settings)
-    # dbt fails at once on a held file lock: wait for it here, as every step does.
     checksum = code_checksum(settings)
     tests = data_tests_checksum(settings, checksum)
+    # dbt fails at once on a held file lock: wait for it here, as every step does.
     with connect(settings) as con:
         seeded_at = None if full_refresh else seeds_loaded(settings, con, seeds)
         watermarks = {} if full_refresh else data_test_watermarks(con, tests)

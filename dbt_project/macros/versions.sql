@@ -179,10 +179,15 @@
    ``{% call rebuilt_when_changed([...]) %} select ... {% endcall %}``: built whole when a
    load or retraction of those kinds came since its last build, or the rules changed,
    and otherwise left as it is (the build appends no row), instead of being built again
-   from the same rows every run. Its config: materialized='incremental',
-   incremental_strategy='append', on_schema_change='sync_all_columns',
-   pre_hook="{{ empty_when_changed([...]) }}". #}
+   from the same rows every run. It configures the model too: incremental, appended,
+   emptied first by empty_when_changed. #}
 {% macro rebuilt_when_changed(kinds) -%}
+    {{- config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        pre_hook="{{ empty_when_changed(" ~ kinds | tojson ~ ") }}"
+    ) -}}
     select
         built.*,
         '{{ rules_version() }}' as rules_version,

@@ -3,15 +3,6 @@
 --
 -- Built again only when a load or retraction of multiple-sales exports came since its last build
 -- (or its rules changed): macros/versions.sql, rebuilt_when_changed.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='sync_all_columns',
-        pre_hook="{{ empty_when_changed(['multiple_sales']) }}"
-    )
-}}
-
 {% call rebuilt_when_changed(['multiple_sales']) %}
 {{ current_rows(ref('stg_multiple_sales__rifles'), ref('int_multiple_sale_versions')) }}
 {% endcall %}

@@ -4,15 +4,6 @@
 --
 -- Built again only when a load or retraction of seizures exports came since its last build
 -- (or its rules changed): macros/versions.sql, rebuilt_when_changed.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='sync_all_columns',
-        pre_hook="{{ empty_when_changed(['seizures']) }}"
-    )
-}}
-
 {% call rebuilt_when_changed(['seizures']) %}
 {{ staged_versions(ref('stg_seizures__seizures'), ['seizure_id']) }}
 {% endcall %}
