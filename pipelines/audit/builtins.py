@@ -93,16 +93,18 @@ def personal_data(ctx: Context) -> pd.DataFrame:
     if marts:
         # Every text value of every mart, with how many rows of its column hold it, and
         # their distinct values: the side the history's names and addresses are matched to.
+        # One aggregate per column (not an unpivot of every mart into one long table and
+        # one aggregate over it, which took four times as long on ten million traces).
         con.execute(
             "create or replace temp table _mart_values as "
-            "select mart, column_name, v, count(*) as n from ("
             + " union all ".join(
-                f"select '{table}' as mart, column_name, upper(trim(v)) as v from (unpivot "
-                f"(select {', '.join(_ident(c) for c in cols)} from {MART_SCHEMA}.{_ident(table)}) "
-                "on columns(*) into name column_name value v)"
+                f"select {_literal(table)} as mart, {_literal(column)} as column_name, v, "
+                f"count(*) as n from (select upper(trim({_ident(column)})) as v "
+                f"from {MART_SCHEMA}.{_ident(table)}) "
+                f"where length(v) >= {MIN_PERSONAL_VALUE_LENGTH} group by v"
                 for table, cols in marts.items()
+                for column in cols
             )
-            + f") where length(v) >= {MIN_PERSONAL_VALUE_LENGTH} group by all"
         )
         con.execute(
             "create or replace temp table _mart_texts as select distinct v from _mart_values"
@@ -169,6 +171,10 @@ def personal_data(ctx: Context) -> pd.DataFrame:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_personal_name(column: str) -> bool:
