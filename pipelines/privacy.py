@@ -22,7 +22,6 @@ Whole values are masked, never a part of one, so no fragment of a name is printe
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -161,17 +160,30 @@ def neutralise_formula(value: object) -> object:
     return value
 
 
+_SHA256_BLOCK = 64  # bytes: SHA-256's block, to which HMAC pads its key
+
+
 def keyed_hasher(key: str) -> Callable[[str], str]:
-    """HMAC-SHA256 of normalised values under one key (from ``pipelines.secrets``), hex:
-    the key's HMAC state is made once and copied for each value (half the time of a new
-    HMAC per value)."""
+    """HMAC-SHA256 of normalised values under one key (from ``pipelines.secrets``), hex.
+    Written out as RFC 2104 defines it, H((K ^ opad) + H((K ^ ipad) + value)), with the
+    two SHA-256 states of the padded key made once and copied for each value: a third
+    less time than copying an ``hmac`` object (which copies both in Python), and the
+    staging views call this once per trace row (tests/test_purchaser_key.py compares
+    it with ``hmac``)."""
     if not key:
         raise ValueError("a keyed hash needs a secret key (pipelines.secrets.pii_key)")
-    keyed = hmac.new(key.encode(), digestmod=hashlib.sha256)
+    block = key.encode()
+    if len(block) > _SHA256_BLOCK:
+        block = hashlib.sha256(block).digest()
+    block = block.ljust(_SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block)).copy
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block)).copy
 
     def hashed(value: str) -> str:
-        digest = keyed.copy()
+        digest = inner()
         digest.update(value.encode())
-        return digest.hexdigest()
+        result = outer()
+        result.update(digest.digest())
+        return result.hexdigest()
 
     return hashed

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from conftest import copy_data, land_sample, with_dbt_state
 
-from pipelines import steps
+from pipelines import privacy, steps
 from pipelines.config import Settings
 from pipelines.secrets import KeyRefused, key_id, pii_key
 
@@ -137,3 +137,13 @@ def test_the_default_key_file_is_private_and_a_readable_one_is_refused(tmp_path,
     path.chmod(0o644)
     with pytest.raises(KeyRefused, match="chmod 600"):
         pii_key(s)
+
+
+@pytest.mark.parametrize(
+    "key", ["k" * 16, "short-key-0123456789", "x" * 64, "long key " * 12, "clé-ünï"]
+)
+def test_the_keyed_hasher_is_hmac_sha256_for_keys_of_any_length(key):
+    # Keys up to SHA-256's block are padded, longer ones hashed first (RFC 2104).
+    hashed = privacy.keyed_hasher(key)
+    for value in ("DOE, JOHN Q|1980-01-02", "", "ÑANDÚ|"):
+        assert hashed(value) == hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
