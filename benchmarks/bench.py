@@ -13,6 +13,9 @@ For each size it
 4. measures the floor again;
 5. lands a daily file of about 1,000 new trace rows (and some later versions of traces
    already loaded) and runs every stage again: the increment.
+6. with ``--profile``, ingests the same exports once more into a scratch folder, not
+   timed, for where the ingest's time goes (``profile_ingest.py``): its Python functions
+   under cProfile, and its DuckDB statements, each timed by its text.
 
 Each stage is measured for wall time, CPU time (user + system of the whole process
 tree), rows per second (every row read by the full run's ingest, over the stage's wall
@@ -343,20 +346,21 @@ def suite_times(work: Path) -> dict:
     return summary.get("timings", {})
 
 
-def ingest_hot_spots(exports: Path, scratch: Path, key: str, n: int = 12) -> list[dict]:
-    """The ingest of the same exports once more, under cProfile, into a scratch folder:
-    the functions with the most time of their own (its timing is not the benchmark's)."""
+def ingest_hot_spots(exports: Path, scratch: Path, key: str, n: int = 12) -> dict:
+    """The ingest of the same exports once more, into a scratch folder, by
+    ``profile_ingest.py``: the Python functions with the most time of their own
+    (cProfile), and the DuckDB statements with the most time, by their text. Its timing
+    is not the benchmark's."""
     shutil.rmtree(scratch, ignore_errors=True)
     land(exports, scratch / "landing")
-    prof = scratch / "ingest.prof"
+    prof, statements = scratch / "ingest.prof", scratch / "statements.json"
     env = stage_env(scratch, key)
-    code = (
-        "import sys, cProfile; from pipelines import cli; "
-        f"cProfile.run('cli.main([\"ingest\"])', {str(prof)!r})"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "profile_ingest.py"), str(prof), str(statements)],
+        env=env, cwd=ROOT, capture_output=True,
     )
-    subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True)
     if not prof.exists():
-        return []
+        return {}
     stats = pstats.Stats(str(prof))
     total = stats.total_tt or 1.0
     rows = []
@@ -369,8 +373,10 @@ def ingest_hot_spots(exports: Path, scratch: Path, key: str, n: int = 12) -> lis
         rows.append({"function": f"{where}:{line}({name})", "calls": ncalls,
                      "own_s": round(tottime, 2), "own_pct": round(100 * tottime / total, 1),
                      "cumulative_s": round(cumtime, 2)})
+    timed = json.loads(statements.read_text()) if statements.exists() else []
     shutil.rmtree(scratch, ignore_errors=True)
-    return rows
+    return {"functions": rows, "statements": timed[:n],
+            "statements_s": round(sum(r["seconds"] for r in timed), 2)}
 
 
 def bench_size(traces: int, data: Path, profile: bool) -> dict:
@@ -432,7 +438,10 @@ def bench_size(traces: int, data: Path, profile: bool) -> dict:
     }
     if profile:
         print("  profiling the ingest once more (not timed) ...", flush=True)
-        result["ingest_hot_spots"] = ingest_hot_spots(exports, data / f"profile-{label}", key)
+        spots = ingest_hot_spots(exports, data / f"profile-{label}", key)
+        result["ingest_hot_spots"] = spots.get("functions", [])
+        result["ingest_statements"] = spots.get("statements", [])
+        result["ingest_statements_s"] = spots.get("statements_s")
     return result
 
 
@@ -539,6 +548,13 @@ def write_results(out: Path, results: dict[str, dict], meta: dict) -> None:
                       "| function | calls | own s | own % | cumulative s |", "|---|---:|---:|---:|---:|"]
             lines += [f"| `{h['function']}` | {h['calls']:,} | {h['own_s']:.2f} | {h['own_pct']:.1f} | "
                       f"{h['cumulative_s']:.2f} |" for h in r["ingest_hot_spots"]]
+        if r.get("ingest_statements"):
+            lines += ["", "### Ingest, DuckDB statements (the same run, each timed by its text)", "",
+                      f"All statements: {r['ingest_statements_s']:,.1f} s. Literals and numbers "
+                      "are shown as `?`.", "",
+                      "| statement | calls | s |", "|---|---:|---:|"]
+            lines += [f"| `{h['statement'].replace('|', '/')}` | {h['calls']:,} | {h['seconds']:.2f} |"
+                      for h in r["ingest_statements"]]
     notes = out / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]

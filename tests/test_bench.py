@@ -25,7 +25,7 @@ def test_the_benchmark_runs_every_stage_and_writes_its_figures(tmp_path):
                 "--traces",
                 "2000",
                 "--no-growth",
-                "--no-profile",
+                "--profile",
                 "--data",
                 str(tmp_path / "bench"),
                 "--out",
@@ -44,5 +44,13 @@ def test_the_benchmark_runs_every_stage_and_writes_its_figures(tmp_path):
         result["total_s"] / result["floor_s"], rel=0.01
     )
     assert result["slowest_dbt_nodes"] and result["audit_timings"]["suites"]
+    # The profile: Python functions, and DuckDB's statements by their text.
+    assert result["ingest_hot_spots"] and result["ingest_statements"]
+    assert any(s["statement"] == "commit" for s in result["ingest_statements"])
     text = (out / "RESULTS.md").read_text()
-    assert "| ingest |" in text and "Daily increment" in text and result["meta"]["commit"] in text
+    assert (
+        "| ingest |" in text
+        and "Daily increment" in text
+        and "DuckDB statements" in text
+        and result["meta"]["commit"] in text
+    )
