@@ -640,22 +640,22 @@ class FastRead:
         starts = list(range(0, parsed, CHUNK_ROWS)) or [0]
         # Rows from DuckDB's k-th on sit j lines further down (``_skipped``).
         steps = con.execute("select k, max(j) from _skipped group by k order by k desc").fetchall()
-        if len(steps) <= MAX_OFFSET_STEPS:
-            # A few rejected lines (the usual case): each row's offset by a case over
-            # them, so the rows stay in the scan's order and nothing is sorted.
+        # A few rejected lines (the usual case): each row's offset by a case over them, so
+        # the rows stay in the scan's order and nothing is sorted.
+        by_case = len(steps) <= MAX_OFFSET_STEPS
+        offset = "0"
+        if by_case and steps:
             offset = (
                 "case "
                 + " ".join(f"when p.rowid >= {int(k)} then {int(j)}" for k, j in steps)
                 + " else 0 end"
-                if steps
-                else "0"
             )
         for start in starts:
             rows = (
                 f"(select p.rowid, {select}{month} from _parsed p "
                 f"where p.rowid >= {start} and p.rowid < {start + CHUNK_ROWS}) p"
             )
-            if len(steps) > MAX_OFFSET_STEPS:
+            if not by_case:
                 # Many: by an as-of join, which does not keep the scan's order, so the
                 # rows are sorted after it.
                 con.execute(
