@@ -26,6 +26,7 @@ import duckdb
 
 from pipelines import manifest as release_manifest
 from pipelines.reference import MART_SCHEMA
+from pipelines.warehouse import quote_literal
 
 DICTIONARY_TABLE = "_dictionary"
 
@@ -100,10 +101,6 @@ def mart_docs(manifest: dict, schema: str) -> dict[str, ModelDocs]:
     return docs
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_dictionary(con: duckdb.DuckDBPyConnection, docs: dict[str, ModelDocs]) -> dict:
     """Comment every table and column of schema ``main`` and write ``_dictionary``.
 
@@ -158,9 +155,9 @@ def write_dictionary(con: duckdb.DuckDBPyConnection, docs: dict[str, ModelDocs])
             if not text:
                 continue
             if column is None:
-                con.execute(f'comment on table main."{table}" is {_quote(text)}')
+                con.execute(f'comment on table main."{table}" is {quote_literal(text)}')
             else:
-                con.execute(f'comment on column main."{table}"."{column}" is {_quote(text)}')
+                con.execute(f'comment on column main."{table}"."{column}" is {quote_literal(text)}')
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -33,7 +33,7 @@ from typing import Any
 from pipelines import udfs
 from pipelines.config import Settings
 from pipelines.secrets import pii_key
-from pipelines.warehouse import limits
+from pipelines.warehouse import limits, quote_identifier, quote_literal
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +180,6 @@ class ConditionError(ValueError):
     """A row condition outside the pandas subset the suites may use."""
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _literal(value: Any) -> str:
     if value is True:
         return "true"
@@ -194,7 +190,7 @@ def _literal(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return quote_literal(value)
     raise ConditionError(f"unsupported value {value!r}")
 
 
@@ -217,7 +213,7 @@ _COMPARE = {ast.Eq: "=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 
 def _operand(node: ast.AST) -> str:
     if isinstance(node, ast.Name):
-        return _ident(node.id)
+        return quote_identifier(node.id)
     return _literal(_constant(node))
 
 
@@ -231,9 +227,9 @@ def _sql(node: ast.AST) -> str:
         column = node.func.value
         if isinstance(column, ast.Name):
             if node.func.attr in ("notna", "notnull"):
-                return f"({_ident(column.id)} is not null)"
+                return f"({quote_identifier(column.id)} is not null)"
             if node.func.attr in ("isna", "isnull"):
-                return f"({_ident(column.id)} is null)"
+                return f"({quote_identifier(column.id)} is null)"
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
         left, op, right = node.left, node.ops[0], node.comparators[0]
         if isinstance(op, ast.In):
@@ -248,7 +244,7 @@ def _sql(node: ast.AST) -> str:
             # pandas: a comparison with a missing value is false
             return f"coalesce({_operand(left)} {_COMPARE[type(op)]} {_operand(right)}, false)"
     if isinstance(node, ast.Name):
-        return f"coalesce({_ident(node.id)}, false)"
+        return f"coalesce({quote_identifier(node.id)}, false)"
     raise ConditionError(f"unsupported row condition part: {ast.dump(node)[:80]}")
 
 

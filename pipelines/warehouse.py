@@ -85,6 +85,16 @@ def limits(settings: Settings) -> dict[str, str]:
     }
 
 
+def quote_identifier(name: str) -> str:
+    """A name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """Text as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[None]:
     """An Arrow table (or frame) visible to SQL as ``name`` for the length of a block."""

@@ -17,6 +17,7 @@ import pandas as pd
 from pipelines import privacy
 from pipelines.audit.inventory import Context
 from pipelines.reference import MART_SCHEMA
+from pipelines.warehouse import quote_identifier, quote_literal
 
 # Personal values shorter than this are not searched for in the marts (too many
 # accidental matches with codes and short words).
@@ -98,9 +99,9 @@ def personal_data(ctx: Context) -> pd.DataFrame:
         con.execute(
             "create or replace temp table _mart_values as "
             + " union all ".join(
-                f"select {_literal(table)} as mart, {_literal(column)} as column_name, v, "
-                f"count(*) as n from (select upper(trim({_ident(column)})) as v "
-                f"from {MART_SCHEMA}.{_ident(table)}) "
+                f"select {quote_literal(table)} as mart, {quote_literal(column)} as column_name, v, "
+                f"count(*) as n from (select upper(trim({quote_identifier(column)})) as v "
+                f"from {MART_SCHEMA}.{quote_identifier(table)}) "
                 f"where length(v) >= {MIN_PERSONAL_VALUE_LENGTH} group by v"
                 for table, cols in marts.items()
                 for column in cols
@@ -167,14 +168,6 @@ def personal_data(ctx: Context) -> pd.DataFrame:
             "n_id_number_values",
         ],
     )
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_personal_name(column: str) -> bool:
