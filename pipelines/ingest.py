@@ -165,9 +165,6 @@ CHECKPOINT_EVERY = "1GB"
 # Files up to this size may be read by DuckDB's CSV reader (``FastRead``), which holds the
 # file's lines in memory while it reads; larger ones are read in chunks by the csv module.
 FAST_MAX_BYTES = 512 * 2**20
-# Up to this many rejected lines in a file, its rows are numbered by a case expression over
-# them (in the scan's order); more, by an as-of join and a sort (FastRead.chunks).
-MAX_OFFSET_STEPS = 256
 #: At most this many characters of a value are shown in a reason or an error, and of one
 #: field and of the whole line in a quarantined row's ``_raw_line``.
 SHOWN_CHARS = 80
@@ -638,26 +635,14 @@ class FastRead:
         ).fetchall()
         month = f", date '{self.month.isoformat()}' as _snapshot_month" if self.month else ""
         starts = list(range(0, parsed, CHUNK_ROWS)) or [0]
-        # Rows from DuckDB's k-th on sit j lines further down (``_skipped``).
-        steps = con.execute("select k, max(j) from _skipped group by k order by k desc").fetchall()
-        # A few rejected lines (the usual case): each row's offset by a case over them, so
-        # the rows stay in the scan's order and nothing is sorted.
-        by_case = len(steps) <= MAX_OFFSET_STEPS
-        offset = "0"
-        if by_case and steps:
-            offset = (
-                "case "
-                + " ".join(f"when p.rowid >= {int(k)} then {int(j)}" for k, j in steps)
-                + " else 0 end"
-            )
         for start in starts:
             rows = (
                 f"(select p.rowid, {select}{month} from _parsed p "
                 f"where p.rowid >= {start} and p.rowid < {start + CHUNK_ROWS}) p"
             )
-            if not by_case:
-                # Many: by an as-of join, which does not keep the scan's order, so the
-                # rows are sorted after it.
+            if self.skipped:
+                # Rows from DuckDB's k-th on sit j lines further down (``_skipped``).
+                # The as-of join does not keep the scan's order: sorted after it.
                 con.execute(
                     f"""
                     create or replace temp table _chunk as
@@ -671,12 +656,11 @@ class FastRead:
                     """
                 )
             else:
-                # Numbers by position (plus the offset), in the scan's order.
+                # Every line a row: numbers by position, in the scan's order.
                 con.execute(
                     f"""
                     create or replace temp table _chunk as
-                    select p.rowid + 1 + {offset} as _row_number,
-                        p.rowid + 2 + {offset} as _line_number,
+                    select p.rowid + 1 as _row_number, p.rowid + 2 as _line_number,
                         p.* exclude (rowid), {hashed}
                     from {rows}
                     """

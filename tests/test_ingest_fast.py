@@ -145,10 +145,7 @@ def test_a_file_the_fast_path_cannot_pair_line_by_line_is_read_by_the_csv_module
 
 
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
-@pytest.mark.parametrize("steps", [256, 0], ids=["by-case", "by-asof-join"])
-def test_the_fast_path_numbers_rows_past_rejected_lines(tmp_path, monkeypatch, line_end, steps):
-    # A few rejected lines number the rows by a case expression, many by an as-of join.
-    monkeypatch.setattr(ingest, "MAX_OFFSET_STEPS", steps)
+def test_the_fast_path_numbers_rows_past_rejected_lines(tmp_path, line_end):
     s = make_settings(tmp_path / "data")
     s.ensure_dirs()
     s.ensure_landing()
