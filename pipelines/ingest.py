@@ -165,6 +165,8 @@ CHECKPOINT_EVERY = "1GB"
 # Files up to this size may be read by DuckDB's CSV reader (``FastRead``), which holds the
 # file's lines in memory while it reads; larger ones are read in chunks by the csv module.
 FAST_MAX_BYTES = 512 * 2**20
+# Encodings of one byte per character, read by DuckDB from a UTF-8 copy (FastRead).
+ONE_BYTE_ENCODINGS = ("cp1252", "latin-1")
 #: At most this many characters of a value are shown in a reason or an error, and of one
 #: field and of the whole line in a quarantined row's ``_raw_line``.
 SHOWN_CHARS = 80
@@ -501,13 +503,14 @@ class ExportFile:
         self._reframe(chunk, [text], line)
 
     def fast_read(
-        self, con: duckdb.DuckDBPyConnection, scan: FileScan, month=None
+        self, con: duckdb.DuckDBPyConnection, scan: FileScan, month=None, workdir=None
     ) -> FastRead | None:
         """DuckDB's CSV reader ready on the file, when it is one whose every row is one
         physical line (see ``FastRead``; its ``chunks`` then give the rows, and its
         ``drop`` lets go of the tables that hold them); else None, and the file is read by
-        ``chunks``."""
-        fast = FastRead(con, self, scan, month)
+        ``chunks``. A file in a one-byte encoding is read from a UTF-8 copy in ``workdir``
+        (none: such a file is read by ``chunks``)."""
+        fast = FastRead(con, self, scan, month, workdir)
         try:
             ready = fast.prepare()
         except duckdb.Error as exc:
@@ -536,15 +539,28 @@ class FastRead:
     (``ExportFile.reread``): a row, or a row quarantined exactly as the slow path would.
     DuckDB's rows keep the file's order, so the k-th is the k-th line it did not reject;
     the rows and rejected lines together must be every data line, or the file is read by
-    the slow path instead."""
+    the slow path instead.
+
+    A file in Windows-1252 or Latin-1 is first copied as UTF-8 into ``workdir`` (decoded
+    as the csv reader would decode it; a one-byte encoding maps every byte to one
+    character, so the copy has the same lines, quotes and line ends) and read from there;
+    ``drop`` deletes the copy."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, export: ExportFile, scan: FileScan, month=None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        export: ExportFile,
+        scan: FileScan,
+        month=None,
+        workdir: Path | None = None,
     ):
         self.con = con
         self.month = month  # a listing's snapshot month, part of its record key
         self.export = export
         self.scan = scan
+        self.workdir = workdir
+        self.source = export.path  # the file DuckDB reads: the landed one, or its copy
+        self.copy: Path | None = None
         self.n = export._n
         self.data_lines = scan.line_breaks - 1  # the header is line 1
         self.parsed = 0
@@ -558,18 +574,20 @@ class FastRead:
 
     def _eligible(self) -> bool:
         export, con, scan = self.export, self.con, self.scan
-        if export.encoding not in ("utf-8", "utf-8-sig") or self.data_lines < 1:
-            return False
-        if scan.lone_cr or scan.record_separator or scan.blank_line:
+        if self.data_lines < 1 or scan.lone_cr or scan.record_separator or scan.blank_line:
             return False
         if export.path.stat().st_size > FAST_MAX_BYTES:
+            return False
+        if export.encoding in ONE_BYTE_ENCODINGS and self.workdir is not None:
+            self.source = self.copy = self._utf8_copy()
+        elif export.encoding not in ("utf-8", "utf-8-sig"):
             return False
         # Physical lines by number (the list after the last line break is empty).
         con.execute(
             "create or replace temp table _lines as "
             "select generate_subscripts(l, 1) as line_number, unnest(l) as line "
             "from (select string_split(content, chr(10)) as l from read_text(?))",
-            [str(export.path)],
+            [str(self.source)],
         )
         odd = con.execute(
             "select count(*) from _lines where line_number > 1 and "
@@ -577,6 +595,19 @@ class FastRead:
             [csv.field_size_limit()],
         ).fetchall()[0][0]
         return odd == 0
+
+    def _utf8_copy(self) -> Path:
+        """The landed file decoded in its encoding, written as UTF-8 in ``workdir`` (by
+        blocks; readable by its owner only), for DuckDB's reader, which reads UTF-8."""
+        export = self.export
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        copy = self.workdir / f"{self.scan.sha256[:16]}.{os.getpid()}.csv"
+        decoder = codecs.getincrementaldecoder(export.encoding)()
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open_landed(export.path) as source, os.fdopen(fd, "wb") as target:
+            for block in iter(lambda: source.read(1 << 22), b""):
+                target.write(decoder.decode(block).encode("utf-8"))
+        return copy
 
     def _parse(self) -> bool:
         export, con, n = self.export, self.con, self.n
@@ -589,7 +620,7 @@ class FastRead:
                 store_rejects = true, rejects_table = '_rejects', rejects_scan = '_reject_scan',
                 encoding = 'utf-8')
             """,
-            [str(export.path), export.contract.delimiter],
+            [str(self.source), export.contract.delimiter],
         )
         # Each rejected line once (a line may fail more than one way), and where DuckDB's
         # row numbering steps over it: rows from ``k`` on sit ``j`` lines further down.
@@ -699,6 +730,9 @@ class FastRead:
     def drop(self) -> None:
         for table in ("_lines", "_parsed", "_skipped", "_rejects", "_reject_scan", "_chunk"):
             self.con.execute(f"drop table if exists {table}")
+        if self.copy is not None:
+            self.copy.unlink(missing_ok=True)
+            self.copy = None
 
 
 def _insert_rows(
@@ -1304,7 +1338,8 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         # Closed whatever happens, and before a rejected file is moved aside.
         with ExportFile(path, contract) as export:
             result.encoding = export.encoding
-            fast = export.fast_read(con, scan, month)  # its first rows are read here
+            # its first rows are read here
+            fast = export.fast_read(con, scan, month, transcode_dir(settings))
             result.date_format = export.date_format
             _load_rows(con, export, fast, month, result, sha, stat, now)
     except FileRejected as exc:
@@ -1804,12 +1839,29 @@ def landed_files(settings: Settings, kinds: tuple[str, ...] = KINDS) -> list[tup
     return [(CONTRACTS[kind], path) for kind, path in scan_landing(settings).files if kind in kinds]
 
 
+def transcode_dir(settings: Settings) -> Path:
+    """Where files in a one-byte encoding are copied as UTF-8 while they load (FastRead)."""
+    return settings.duckdb_temp_dir / "transcoded"
+
+
+def _remove_stale_copies(folder: Path) -> None:
+    """The UTF-8 copies a killed ingest left (``<hash>.<pid>.csv`` of a pid not running)."""
+    for path in folder.glob("*.*.csv"):
+        try:
+            os.kill(int(path.suffixes[-2][1:]), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except (ValueError, PermissionError, IndexError):
+            continue
+
+
 def ingest(settings: Settings, kinds: tuple[str, ...] = KINDS) -> IngestSummary:
     """Load every new file of the given kinds that has landed."""
     landing = scan_landing(settings)
     misplaced = [_advice(settings.landing_dir, path) for path in landing.misplaced]
     refused = list(landing.refused)
     settings.ensure_dirs()
+    _remove_stale_copies(transcode_dir(settings))
     for item in misplaced:
         log.warning("not loaded: %s", item.advice)
     for item in refused:

@@ -52,10 +52,27 @@ def _quirky_files(landing) -> list[str]:
     rows[3]["purchase_date"] = "not a date"
     header = list(reversed(CONTRACTS["trace"].columns))
     write_export(landing / "trace" / "trace_requests_2014-07.csv", "trace", rows, header=header)
+    # One-byte encodings, read by DuckDB from a UTF-8 copy: Windows-1252 (its own letters
+    # in 0x80-0x9f: the euro, curly quotes) and Latin-1 (a byte Windows-1252 has not).
+    one_byte = [x.replace("T2012-", "T2015-") for x in lines]
+    one_byte[2] = _line(
+        trace_number="T2015-8000001", manufacturer="FÁBRICA ’NACIONAL’ €", recovery_city="JUÁREZ"
+    )
+    one_byte[3] = one_byte[3] + ",ÑANDÚ"  # refused by DuckDB, read again by the csv module
+    one_byte[4] = _line(trace_number="T2015-8000002", purchaser_name="PEÑA, JOSÉ")
+    (landing / "trace" / "trace_requests_2015-07.csv").write_bytes(
+        ("\n".join(one_byte) + "\n").encode("cp1252")
+    )
+    latin = [x.replace("T2015-", "T2016-").replace("’", "'").replace("€", "\x81") for x in one_byte]
+    (landing / "trace" / "trace_requests_2016-07.csv").write_bytes(
+        ("\r\n".join(latin) + "\r\n").encode("latin-1")
+    )
     return [
         "trace_requests_2012-07.csv",
         "trace_requests_2013-07.csv",
         "trace_requests_2014-07.csv",
+        "trace_requests_2015-07.csv",
+        "trace_requests_2016-07.csv",
     ]
 
 
@@ -105,6 +122,10 @@ def test_the_fast_path_quarantines_the_same_rows_with_the_same_reasons(
     assert not [r for r in caplog.records if "read by DuckDB" in r.getMessage()]
 
     a, b = _tables(fast), _tables(slow)
+    encodings = {row[0]: row[2] for row in a["ledger"]}
+    assert encodings["trace_requests_2015-07.csv"] == "cp1252"
+    assert encodings["trace_requests_2016-07.csv"] == "latin-1"
+    assert not list(ingest.transcode_dir(fast).iterdir()), "the UTF-8 copies are deleted"
     assert a["ledger"] == b["ledger"]
     assert a["raw.trace"] == b["raw.trace"]
     assert a["quarantine.trace"] == b["quarantine.trace"]
