@@ -36,6 +36,13 @@ def lock_holder(error: object) -> str | None:
     return f"process {holder.group(1)}" if holder else "another process"
 
 
+# A new warehouse file is written in the newest storage format of the pinned DuckDB (its
+# own default is 1.0's, for older readers): only the pipeline, on that DuckDB, reads it
+# (analysts read releases, written for older shells by pipelines.publish). Copying the
+# 10 M-row flagged table measured 37.6 and 32.4 s in it, against 49.7 and 41.8 s in 1.0's.
+STORAGE = {"storage_compatibility_version": "latest"}
+
+
 @contextmanager
 def connect(
     settings: Settings, read_only: bool = False, wait_seconds: float | None = None
@@ -51,7 +58,9 @@ def connect(
     while True:
         try:
             con = duckdb.connect(
-                str(settings.warehouse_path), read_only=read_only, config=limits(settings)
+                str(settings.warehouse_path),
+                read_only=read_only,
+                config={**limits(settings), **STORAGE},
             )
             break
         except duckdb.IOException as exc:
