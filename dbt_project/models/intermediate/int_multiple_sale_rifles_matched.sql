@@ -8,8 +8,8 @@ with
 reported as (
 
     -- the purchaser's hash as made once per report row (int_multiple_sale_purchaser_keys),
-    -- not made again here for every report of the history
-    select current_rows.* exclude (purchaser_key), keys.purchaser_key
+    -- not made again for every report of the history
+    select current_rows.*, keys.purchaser_key
     from {{ ref('int_multiple_sale_rifles_current') }} as current_rows
     left join {{ ref('int_multiple_sale_purchaser_keys') }} as keys
         on current_rows.load_id = keys.load_id
