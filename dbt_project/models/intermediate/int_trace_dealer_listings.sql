@@ -50,8 +50,9 @@ pairs as (
     -- The (dealer, month) pairs of the requests that name a dealer. Not a filter on the
     -- dealer key: DuckDB pushes one into the scan of raw.trace, where the key's regular
     -- expression is evaluated once for each of its parts, for every raw row (10 M
-    -- traces: 17.4 s; a materialized CTE no longer stops it, DuckDB 1.5 pushes filters
-    -- into those too). A condition on an aggregate is not pushed: 4.4 s.
+    -- traces: 17.4 s; making the CTE materialized does not stop it on DuckDB 1.5.6,
+    -- which pushes filters into those too). A condition on an aggregate is not pushed:
+    -- 4.4 s.
     select
         dealer_key,
         date_trunc('month', coalesce(purchase_date, recovery_date))::date as dealer_match_month
