@@ -59,10 +59,7 @@ requests as not materialized (
     -- those built on it up to `batch` are `not materialized`: DuckDB would otherwise
     -- hold the wide rows of every request in memory because `batch` is read three times
     -- (the wide rows once; two narrow passes that read only the columns they need).
-    -- The version's record hash stays in int_trace_versions: nothing reads it from here,
-    -- and its 32 characters a row were the costliest column to write (3 of 47 s of a
-    -- copy of this table at ten million rows).
-    select * exclude (record_hash) from {{ ref('int_trace_requests_current') }}
+    select * from {{ ref('int_trace_requests_current') }}
     {% if is_incremental() and not reprocess_all %}
     where load_id in ({{ sql_strings(changes.loads) }})
         and trace_number in (select trace_number from touched)
