@@ -503,14 +503,13 @@ class ExportFile:
         self._reframe(chunk, [text], line)
 
     def fast_read(
-        self, con: duckdb.DuckDBPyConnection, scan: FileScan, month=None, workdir=None
+        self, con: duckdb.DuckDBPyConnection, scan: FileScan, workdir: Path, month=None
     ) -> FastRead | None:
         """DuckDB's CSV reader ready on the file, when it is one whose every row is one
         physical line (see ``FastRead``; its ``chunks`` then give the rows, and its
         ``drop`` lets go of the tables that hold them); else None, and the file is read by
-        ``chunks``. A file in a one-byte encoding is read from a UTF-8 copy in ``workdir``
-        (none: such a file is read by ``chunks``)."""
-        fast = FastRead(con, self, scan, month, workdir)
+        ``chunks``. A file in a one-byte encoding is read from a UTF-8 copy in ``workdir``."""
+        fast = FastRead(con, self, scan, workdir, month)
         try:
             ready = fast.prepare()
         except duckdb.Error as exc:
@@ -551,8 +550,8 @@ class FastRead:
         con: duckdb.DuckDBPyConnection,
         export: ExportFile,
         scan: FileScan,
+        workdir: Path,
         month=None,
-        workdir: Path | None = None,
     ):
         self.con = con
         self.month = month  # a listing's snapshot month, part of its record key
@@ -578,7 +577,7 @@ class FastRead:
             return False
         if export.path.stat().st_size > FAST_MAX_BYTES:
             return False
-        if export.encoding in ONE_BYTE_ENCODINGS and self.workdir is not None:
+        if export.encoding in ONE_BYTE_ENCODINGS:
             self.source = self.copy = self._utf8_copy()
         elif export.encoding not in ("utf-8", "utf-8-sig"):
             return False
@@ -1339,7 +1338,7 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
         with ExportFile(path, contract) as export:
             result.encoding = export.encoding
             # its first rows are read here
-            fast = export.fast_read(con, scan, month, transcode_dir(settings))
+            fast = export.fast_read(con, scan, transcode_dir(settings), month)
             result.date_format = export.date_format
             _load_rows(con, export, fast, month, result, sha, stat, now)
     except FileRejected as exc:
@@ -1851,7 +1850,7 @@ def _remove_stale_copies(folder: Path) -> None:
             os.kill(int(path.suffixes[-2][1:]), 0)
         except ProcessLookupError:
             path.unlink(missing_ok=True)
-        except (ValueError, PermissionError, IndexError):
+        except (ValueError, PermissionError):
             continue
 
 
