@@ -1241,3 +1241,42 @@ def test_a_one_kind_model_built_before_it_kept_its_change_is_built_again(second,
     for model in ONE_KIND_MODELS:
         ((rows, stamped),) = q(s, sql.format(model))
         assert rows == stamped == q(second, sql.format(model))[0][0], model
+
+
+# The incremental models whose pre-hook drops the rows of other rules, by schema.
+RULES_MODELS = {
+    "int_trace_versions": "intermediate",
+    "int_trace_rows_superseded": "intermediate",
+    "int_trace_dealer_listings": "intermediate",
+    "int_trace_requests_flagged": "intermediate",
+    "int_licensee_listings_keyed": "intermediate",
+    "int_multiple_sale_purchaser_keys": "intermediate",
+    "flagged_trace_requests": "marts",
+}
+
+
+def test_new_rules_that_drop_a_column_rebuild_a_warehouse_built_before_them(second, tmp_path):
+    """An upgrade whose models write a column fewer (as the record hash left the flagged
+    model): each incremental model's table holds that column and rows of the earlier
+    rules. The next transform builds every one of them again, without the column and
+    with the rows a fresh build has; DuckDB would refuse to commit a delete of the old
+    rows followed by dbt's drop of the column (duckdb/duckdb#20570)."""
+    s = copy_data(second.data_dir, tmp_path / "data")
+    con = duckdb.connect(str(s.warehouse_path))
+    try:
+        for model, schema in RULES_MODELS.items():
+            con.execute(f"alter table {schema}.{model} add column retired_column varchar")
+            con.execute(f"update {schema}.{model} set rules_version = 'earlier rules'")
+    finally:
+        con.close()
+    transform(s)
+    for model, schema in RULES_MODELS.items():
+        columns = q(
+            s,
+            "select column_name from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{model}'",
+        )
+        assert ("retired_column",) not in columns, model
+        sql = f"select count(*) from {schema}.{model}"
+        assert q(s, sql) == q(second, sql), model
+        assert q(s, f"{sql} where rules_version = 'earlier rules'") == [(0,)], model
