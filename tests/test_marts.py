@@ -1161,6 +1161,7 @@ def test_a_later_build_checks_the_staging_rules_on_its_new_loads_only(first, sec
 ONE_KIND_MODELS = {
     "int_multiple_sale_versions": "multiple_sales",
     "int_multiple_sale_rifles_current": "multiple_sales",
+    "int_multiple_sale_rifles": "multiple_sales",
     "int_seizure_versions": "seizures",
     "int_seizures_classified": "seizures",
 }

@@ -1,6 +1,6 @@
 -- The current version of each Demand Letter 3 rifle report (int_multiple_sale_versions),
 -- as staged, but for the purchaser's hash: it is made once per report row
--- (int_multiple_sale_purchaser_keys, where int_multiple_sale_rifles_matched takes it
+-- (int_multiple_sale_purchaser_keys, where int_multiple_sale_rifles takes it
 -- from), not again for every report at each build.
 --
 -- Built again only when a load or retraction of multiple-sales exports came since its last build

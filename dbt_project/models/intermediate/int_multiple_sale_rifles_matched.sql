@@ -1,43 +1,13 @@
--- Demand Letter 3 rifles (docs/METHOD.md, multiple-sale recoveries): one row per rifle,
--- identified by normalised manufacturer + serial, from its earliest report, matched to
--- the earliest trace (not a repeat request) of the same manufacturer and serial. Where
--- that trace's firearm was recovered says where the rifle turned up: US, Mexico, or
--- undetermined (recovery country ZZ).
+-- Demand Letter 3 rifles (int_multiple_sale_rifles: one per normalised manufacturer +
+-- serial, from its earliest report) matched to the earliest trace (not a repeat request)
+-- of the same manufacturer and serial. Where that trace's firearm was recovered says where
+-- the rifle turned up: US, Mexico, or undetermined (recovery country ZZ).
 with
-
-reported as (
-
-    -- the purchaser's hash as made once per report row (int_multiple_sale_purchaser_keys),
-    -- not made again for every report of the history
-    select current_rows.*, keys.purchaser_key
-    from {{ ref('int_multiple_sale_rifles_current') }} as current_rows
-    left join {{ ref('int_multiple_sale_purchaser_keys') }} as keys
-        on current_rows.load_id = keys.load_id
-        and current_rows.file_row_number = keys.file_row_number
-    where current_rows.manufacturer is not null and current_rows.serial_match_key is not null
-
-),
 
 rifles as (
 
-    select
-        manufacturer,
-        serial_match_key,
-        report_id,
-        report_date,
-        year(report_date) as report_year,
-        disposition_date,
-        dealer_key,
-        ffl_license_number,
-        model,
-        caliber,
-        purchaser_key,
-        count(*) over (partition by manufacturer, serial_match_key) as n_reports
-    from reported
-    qualify row_number() over (
-        partition by manufacturer, serial_match_key
-        order by report_date, report_id
-    ) = 1
+    select * exclude (rules_version, through_seq)
+    from {{ ref('int_multiple_sale_rifles') }}
 
 ),
 
