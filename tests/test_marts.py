@@ -1244,16 +1244,16 @@ def test_a_one_kind_model_built_before_it_kept_its_change_is_built_again(second,
         assert rows == stamped == q(second, sql.format(model))[0][0], model
 
 
-# The incremental models whose pre-hook drops the rows of other rules, by schema.
-RULES_MODELS = {
-    "int_trace_versions": "intermediate",
-    "int_trace_rows_superseded": "intermediate",
-    "int_trace_dealer_listings": "intermediate",
-    "int_trace_requests_flagged": "intermediate",
-    "int_licensee_listings_keyed": "intermediate",
-    "int_multiple_sale_purchaser_keys": "intermediate",
-    "flagged_trace_requests": "marts",
-}
+def _models_emptied_when_rules_change(settings: Settings) -> dict[str, str]:
+    """The models whose pre-hook is empty_when_rules_changed, with their schemas, as
+    dbt's manifest of the last build lists them."""
+    manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text())
+    return {
+        node["name"]: node["schema"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and any("empty_when_rules_changed" in h["sql"] for h in node["config"]["pre-hook"])
+    }
 
 
 def test_new_rules_that_drop_a_column_rebuild_a_warehouse_built_before_them(second, tmp_path):
@@ -1263,15 +1263,17 @@ def test_new_rules_that_drop_a_column_rebuild_a_warehouse_built_before_them(seco
     with the rows a fresh build has; DuckDB would refuse to commit a delete of the old
     rows followed by dbt's drop of the column (duckdb/duckdb#20570)."""
     s = copy_data(second.data_dir, tmp_path / "data")
+    models = _models_emptied_when_rules_change(s)
+    assert "int_trace_requests_flagged" in models and "flagged_trace_requests" in models
     con = duckdb.connect(str(s.warehouse_path))
     try:
-        for model, schema in RULES_MODELS.items():
+        for model, schema in models.items():
             con.execute(f"alter table {schema}.{model} add column retired_column varchar")
             con.execute(f"update {schema}.{model} set rules_version = 'earlier rules'")
     finally:
         con.close()
     transform(s)
-    for model, schema in RULES_MODELS.items():
+    for model, schema in models.items():
         columns = q(
             s,
             "select column_name from information_schema.columns "

@@ -100,27 +100,16 @@
 {%- endmacro %}
 
 
-{# Pre-hook of an incremental model: rows written under other rules go, so that the
-   run that rebuilds everything (rules_changed) leaves none of them behind. Not by a
-   delete: new rules are often new columns or fewer, and dbt's ``sync_all_columns``
-   alters the table after the pre-hooks; DuckDB refuses to commit a transaction that
-   deleted rows of a table and then altered it (duckdb/duckdb#20570). The table is made
-   again instead, in the same transaction, holding the rows of these rules (none, after
-   a change of rules), and the alter and the build's own deletes then apply to it. #}
-{% macro delete_rows_of_other_rules() -%}
-    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list
-        if is_incremental() else [] -%}
-    {%- set rules = rules_version() -%}
-    {%- if not is_incremental() -%}
-        select 1
-    {%- elif 'rules_version' not in stored -%}
+{# Pre-hook of an incremental model: when its rules changed (rules_changed), its rows
+   go, and the run rebuilds it from everything (each such model reads everything then).
+   Not by a delete: new rules are often new columns or fewer, and dbt's
+   ``sync_all_columns`` alters the table after the pre-hooks; DuckDB refuses to commit a
+   transaction that deleted rows of a table and then altered it (duckdb/duckdb#20570).
+   The table is made again, empty, in the same transaction (as empty_when_changed does
+   for the one-kind models), and the alter and the build's own deletes apply to it. #}
+{% macro empty_when_rules_changed() -%}
+    {%- if is_incremental() and rules_changed([]) -%}
         create or replace table {{ this }} as select * from {{ this }} limit 0
-    {%- elif run_query(
-        "select count(*) > 0 from " ~ this ~ " where rules_version is distinct from '"
-        ~ rules ~ "'"
-    ).rows[0][0] -%}
-        create or replace table {{ this }} as
-        select * from {{ this }} where rules_version = '{{ rules }}'
     {%- else -%}
         select 1
     {%- endif -%}

@@ -17,7 +17,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
         pre_hook=[
-            "{{ delete_rows_of_other_rules() }}",
+            "{{ empty_when_rules_changed() }}",
             "{% if is_incremental() %}
             delete from {{ this }} where snapshot_month in (
                 {{ listing_months_touched_since('(select coalesce(max(through_seq), -1) from ' ~ this ~ ')') }}

@@ -11,7 +11,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='sync_all_columns',
-        pre_hook="{{ delete_rows_of_other_rules() }}",
+        pre_hook="{{ empty_when_rules_changed() }}",
         post_hook="{{ delete_rows_of_retracted_loads() }}"
     )
 }}

@@ -22,7 +22,7 @@
         incremental_strategy='append',
         on_schema_change='sync_all_columns',
         pre_hook=[
-            "{{ delete_rows_of_other_rules() }}",
+            "{{ empty_when_rules_changed() }}",
             "{{ delete_rows_of_other_listing() }}",
         ]
     )

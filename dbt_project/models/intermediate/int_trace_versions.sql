@@ -13,7 +13,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='sync_all_columns',
-        pre_hook=["{{ delete_rows_of_other_rules() }}", "{{ delete_trace_keys_touched() }}"]
+        pre_hook=["{{ empty_when_rules_changed() }}", "{{ delete_trace_keys_touched() }}"]
     )
 }}
 

@@ -19,7 +19,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
         pre_hook=[
-            "{{ delete_rows_of_other_rules() }}",
+            "{{ empty_when_rules_changed() }}",
             "{% if is_incremental() %}
             delete from {{ this }} where trace_number in (
                 select trace_number from {{ ref('int_trace_requests_flagged') }}
