@@ -28,7 +28,10 @@ For each regular file under ``landing/<kind>/``:
 4. The rows are checked against the kind's contract (pandera, all failures collected).
    Good rows go to ``raw.<kind>``, bad rows to ``quarantine.<kind>`` with the file, row,
    physical line, column, rule and offending value, all in one transaction with the
-   ledger row, so a file is loaded whole or not at all.
+   ledger row, so a file is loaded whole or not at all. That commit runs in a thread
+   while the next file is hashed, read and checked on a second connection
+   (``Committer``); files still commit one at a time in landing order, and a file's
+   transaction begins only once the commit before it is done.
 
 Personal data is masked by value in everything written about a row (``_reason``,
 ``_errors``, ``_raw_line``, examples, log lines): the values at its personal-data
@@ -55,6 +58,7 @@ rows loaded = new + changed + unchanged.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import errno
@@ -65,6 +69,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -566,6 +571,7 @@ class FastRead:
         self.skipped = 0
         self.select = ""
         self.date_format = ISO_DATE
+        self.dropped = False
 
     def prepare(self) -> bool:
         """True when the file is read and its rows accounted for line by line."""
@@ -727,8 +733,11 @@ class FastRead:
             )
 
     def drop(self) -> None:
-        for table in ("_lines", "_parsed", "_skipped", "_rejects", "_reject_scan", "_chunk"):
-            self.con.execute(f"drop table if exists {table}")
+        """Lets go of the file's tables (once) and of its UTF-8 copy."""
+        if not self.dropped:
+            for table in ("_lines", "_parsed", "_skipped", "_rejects", "_reject_scan", "_chunk"):
+                self.con.execute(f"drop table if exists {table}")
+            self.dropped = True
         if self.copy is not None:
             self.copy.unlink(missing_ok=True)
             self.copy = None
@@ -1289,9 +1298,17 @@ def _earlier_load(con, sha: str) -> tuple[str, str, str] | None:
     return rows[0] if rows else None
 
 
-def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileResult:
+def load_file(
+    con, settings: Settings, contract: Contract, path: Path, committer: Committer | None = None
+) -> FileResult:
     """Load one landed file (see the module's docstring). Raises ``LandingRefused``, and
-    reads nothing, when the path is not a regular file or its name cannot be used."""
+    reads nothing, when the path is not a regular file or its name cannot be used.
+
+    With a ``committer`` the previous file's commit may still be running (on another
+    connection): this file is hashed, read and checked meanwhile, and everything that
+    writes to the warehouse, or must see the previous file, waits for it first. The
+    file's own commit is then the committer's (``Committer``)."""
+    wait = committer.wait if committer is not None else lambda: None
     kind = contract.kind
     problem = _name_problem(path.name)
     if problem:
@@ -1308,8 +1325,11 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
     scan = scan_file(path) if sha is None else None
     sha = sha or scan.sha256
     result.load_id = sha[:16]
+    if committer is not None and committer.sha == sha:
+        wait()  # the same bytes as the file being committed: known once it is
     earlier = _earlier_load(con, sha)
     if earlier:
+        wait()
         name, status, load_id = earlier
         result.load_id = load_id
         if status == "retracted":
@@ -1340,47 +1360,67 @@ def load_file(con, settings: Settings, contract: Contract, path: Path) -> FileRe
             # its first rows are read here
             fast = export.fast_read(con, scan, transcode_dir(settings), month)
             result.date_format = export.date_format
-            _load_rows(con, export, fast, month, result, sha, stat, now)
+            _load_rows(con, export, fast, month, result, sha, stat, now, committer)
     except FileRejected as exc:
         for counter in ("read", "loaded", "quarantined", *CHANGES):
             setattr(result, f"rows_{counter}", 0)
         result.quarantine_examples = []
+        wait()
         return _rejected(con, settings, result, path, exc, sha, stat, now)
     finally:
         if fast is not None:
-            fast.drop()  # what the connection holds of the file: its lines, its rows
+            # What the connection holds of the file (its lines, its rows), unless the
+            # transaction dropped it; and its UTF-8 copy.
+            fast.drop()
+    return result
+
+
+def _log_loaded(result: FileResult) -> None:
     log.info(
         "loaded %s/%s: %d rows read: %d new, %d changed, %d unchanged, %d quarantined",
-        kind,
-        path.name,
+        result.kind,
+        result.file_name,
         result.rows_read,
         result.rows_new,
         result.rows_changed,
         result.rows_unchanged,
         result.rows_quarantined,
     )
-    return result
 
 
-def _load_rows(con, export: ExportFile, fast, month, result: FileResult, sha, stat, now) -> None:
+def _load_rows(
+    con, export: ExportFile, fast, month, result: FileResult, sha, stat, now, committer=None
+) -> None:
     """Every row of the open ``export`` into raw or quarantine, counted in ``result``, and
-    its ledger row, in one transaction: all of it, or on any error none of it."""
+    its ledger row, in one transaction: all of it, or on any error none of it.
+
+    The first chunk is read and checked before the transaction begins, so with a
+    ``committer`` that work overlaps the previous file's commit; the transaction waits for
+    that commit (its version lookups must see the previous file's rows), and its own
+    commit is handed to the committer (the connection is then the committer's until it
+    is waited for). The file is logged as loaded once it is committed."""
     contract, path = export.contract, export.path
     exported = export_date(contract, path, month, now)
+    date_format = export.date_format
+    chunks = iter(fast.chunks() if fast else export.chunks())
+    chunk = next(chunks, None)
+    checked = _check_chunk(con, contract, chunk, date_format, month, export.exposed)
+    if committer is not None:
+        committer.wait()
     con.execute("begin transaction")
     try:
         seq = next_change_seq(con)
         meta = {
             "_load_id": result.load_id,
             "_file_name": path.name,
-            "_date_format": export.date_format,
+            "_date_format": date_format,
             "_loaded_at": now,
             "_export_date": exported,
             "_load_seq": seq,
         }
-        for chunk in fast.chunks() if fast else export.chunks():
+        while chunk is not None:
             counts, quarantined, examples = _load_chunk(
-                con, contract, chunk, meta, month, export.exposed
+                con, contract, chunk, checked, meta, month, export.exposed
             )
             result.rows_read += chunk.rows_read
             result.rows_quarantined += quarantined
@@ -1389,13 +1429,73 @@ def _load_rows(con, export: ExportFile, fast, month, result: FileResult, sha, st
                     result, f"rows_{change}", getattr(result, f"rows_{change}") + counts[change]
                 )
             result.quarantine_examples.extend(examples[: 3 - len(result.quarantine_examples)])
+            chunk = next(chunks, None)
+            checked = _check_chunk(con, contract, chunk, date_format, month, export.exposed)
         result.rows_loaded = result.rows_new + result.rows_changed + result.rows_unchanged
         _check_conservation(con, result)
         _ledger_row(con, result, sha, stat, month, now, seq, exported)
-        con.execute("commit")
+        if fast is not None:
+            fast.drop()  # in the transaction: nothing of the file is left to drop after it
     except BaseException:
         con.execute("rollback")
+        if fast is not None:
+            fast.dropped = False  # the drops were rolled back with the rest
         raise
+    if committer is None:
+        _commit(con)
+        _log_loaded(result)
+    else:
+        committer.commit(con, sha, lambda: _log_loaded(result))
+
+
+def _commit(con) -> None:
+    try:
+        con.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed commit has rolled back already
+            con.execute("rollback")
+        raise
+
+
+class Committer:
+    """Commits one file's transaction in a thread of its own, while the next file is read
+    and checked on another connection (``ingest``): a commit writes the file's rows to
+    DuckDB's write-ahead log, which takes about as long as reading them. Files are still
+    committed one after another in landing order: the next file's transaction begins only
+    when this commit is done (``wait``), and its error, if any, is raised there."""
+
+    def __init__(self):
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.con = None  # the connection being committed, not to be used meanwhile
+        self.sha: str | None = None  # the content of the file being committed
+
+    def commit(self, con, sha: str, done) -> None:
+        """Commit ``con``'s transaction in the thread, then call ``done``."""
+        self.wait()
+        self.con, self.sha = con, sha
+        self._thread = threading.Thread(
+            target=self._run, args=(con, done), name="tracepipe-commit", daemon=False
+        )
+        self._thread.start()
+
+    def _run(self, con, done) -> None:
+        try:
+            _commit(con)
+            done()
+        except BaseException as exc:
+            self._error = exc
+
+    def wait(self) -> None:
+        """Until the commit handed over last is done; raises its error."""
+        if self._thread is None:
+            return
+        self._thread.join()
+        self._thread = None
+        self.con = self.sha = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 def _check_conservation(con, result: FileResult) -> None:
@@ -1499,23 +1599,30 @@ def _chunk_table(
     return frame.select(pl.col(c).cast(pl.Utf8) for c in contract.columns)
 
 
+def _check_chunk(con, contract: Contract, chunk: Chunk | None, date_format, month, exposed):
+    """A chunk's rows in ``_chunk`` and checked against the contract: ``(frame,
+    failures)`` for ``_load_chunk`` (None for no chunk). Writes nothing to the warehouse."""
+    if chunk is None:
+        return None
+    frame = _chunk_table(con, contract, chunk, date_format, month)
+    return frame, check_rows(frame, contract, date_format, exposed)
+
+
 def _load_chunk(
-    con, contract: Contract, chunk: Chunk, meta: dict, month, exposed=None
+    con, contract: Contract, chunk: Chunk, checked, meta: dict, month, exposed
 ) -> tuple[dict[str, int], int, list[str]]:
     """Insert one chunk's good rows into raw (each a new, changed or unchanged version)
-    and its bad rows into quarantine, inside the file's transaction. Returns the counts
-    by change, the rows quarantined, and a few plain-language examples. Everything
-    written about a row (reasons, errors, examples, raw lines) has its personal data
-    masked by value (``exposed``: the file's columns that may hold it).
+    and its bad rows into quarantine, inside the file's transaction (``checked``: its
+    frame and contract failures, from ``_check_chunk``). Returns the counts by change,
+    the rows quarantined, and a few plain-language examples. Everything written about a
+    row (reasons, errors, examples, raw lines) has its personal data masked by value
+    (``exposed``: the file's columns that may hold it).
 
     The rows stay in DuckDB (``_chunk``): the contract is checked on a frame read out of
     it, and the good rows go from it into raw by SQL, so no row goes through Python."""
     kind = contract.kind
     date_format = meta["_date_format"]
-    if exposed is None:
-        exposed = privacy.exposed_columns(contract.columns)
-    frame = _chunk_table(con, contract, chunk, date_format, month)
-    failures = check_rows(frame, contract, date_format, exposed)
+    frame, failures = checked
 
     # Versions: how each good row compares with what the live loads hold of its key.
     failed_numbers = pl.DataFrame(
@@ -1872,13 +1979,25 @@ def ingest(settings: Settings, kinds: tuple[str, ...] = KINDS) -> IngestSummary:
         # its own committed transaction (durable in the write-ahead log), but rewriting
         # the tables after every small file cost more than reading them.
         con.execute(f"set checkpoint_threshold = '{CHECKPOINT_EVERY}'")
-        for kind, path in landing.files:
-            if kind not in kinds:
-                continue
-            try:
-                results.append(load_file(con, settings, CONTRACTS[kind], path))
-            except LandingRefused as exc:  # changed since the walk
-                refused.append(Refused(printable(f"{kind}/{path.name}"), exc.reason))
-                log.warning("refused: %s", exc.reason)
+        # Two connections taken in turn: while one commits a file (``Committer``), the
+        # next file is read and checked on the other.
+        connections = [con, con.cursor()]
+        committer = Committer()
+        try:
+            files = [(kind, path) for kind, path in landing.files if kind in kinds]
+            for kind, path in files:
+                free = next(c for c in connections if c is not committer.con)
+                try:
+                    results.append(load_file(free, settings, CONTRACTS[kind], path, committer))
+                except LandingRefused as exc:  # changed since the walk
+                    refused.append(Refused(printable(f"{kind}/{path.name}"), exc.reason))
+                    log.warning("refused: %s", exc.reason)
+            committer.wait()
+        finally:
+            # Not closed while a commit runs on it; an error of that commit is raised by
+            # the ``wait`` above, or else stands behind the error already on its way.
+            with contextlib.suppress(Exception):
+                committer.wait()
+            connections[1].close()
         con.execute("checkpoint")
     return IngestSummary(results, misplaced, refused)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -121,6 +122,65 @@ def test_a_file_is_loaded_once_and_resent_files_change_nothing(settings):
         ("unchanged", 4),
     ]
     assert query(settings, "select count(*) from quarantine.trace")[0][0] == 0
+
+
+def test_each_file_of_one_run_sees_the_files_committed_before_it(settings, monkeypatch):
+    """A file is read while the one before it commits (``Committer``): its versions, and
+    whether its bytes were loaded, still come from every file before it in the run. Each
+    commit is made slow, so the next file is surely read while it runs."""
+    from pipelines import ingest as ingest_mod
+
+    commit = ingest_mod._commit
+
+    def slow_commit(con):
+        time.sleep(0.5)
+        commit(con)
+
+    monkeypatch.setattr(ingest_mod, "_commit", slow_commit)
+    trace = settings.landing_dir / "trace"
+    a = write_export(trace / "a.csv", "trace", rows(4))
+    shutil.copy(a, trace / "b.csv")  # the same bytes as the file just before it
+    c = rows(3, prefix="T2013-")
+    c[0]["caliber"] = "45"  # a new version of a's first record; two records a holds
+    write_export(trace / "c.csv", "trace", c + rows(2, prefix="T2014-"))
+    write_export(trace / "d.csv", "trace", c, line_end="\r\n")  # c's records again
+
+    files = {f.file_name: f for f in ingest(settings).files}
+
+    assert files["a.csv"].rows_new == 4
+    assert files["b.csv"].status == "duplicate_content"
+    got = {n: (f.rows_new, f.rows_changed, f.rows_unchanged) for n, f in files.items()}
+    assert got["c.csv"] == (2, 1, 2) and got["d.csv"] == (0, 0, 3)
+    assert query(settings, "select count(*) from raw.trace")[0][0] == 4 + 5 + 3
+
+
+def test_a_failed_commit_stops_the_run_and_keeps_the_files_committed_before(settings, monkeypatch):
+    """The commit runs in a thread; its failure (a full disk, say) is raised by the run,
+    nothing of that file is kept, no later file is loaded, and the next run loads both."""
+    from pipelines import ingest as ingest_mod
+
+    for name, prefix in (("a.csv", "T2013-"), ("b.csv", "T2014-"), ("c.csv", "T2015-")):
+        write_export(settings.landing_dir / "trace" / name, "trace", rows(3, prefix=prefix))
+    commit, commits = ingest_mod._commit, []
+
+    def commit_unless_second(con):
+        commits.append(con)
+        if len(commits) == 2:
+            con.execute("rollback")
+            raise duckdb.IOException("No space left on device")
+        commit(con)
+
+    monkeypatch.setattr(ingest_mod, "_commit", commit_unless_second)
+    with pytest.raises(duckdb.IOException, match="No space left"):
+        ingest(settings)
+    ledger = "select file_name, status from meta.load_ledger order by 1"
+    assert query(settings, ledger) == [("a.csv", "loaded")]
+    assert query(settings, "select count(*) from raw.trace")[0][0] == 3
+
+    monkeypatch.setattr(ingest_mod, "_commit", commit)
+    statuses = {f.file_name: f.status for f in ingest(settings).files}
+    assert statuses == {"a.csv": "already_loaded", "b.csv": "loaded", "c.csv": "loaded"}
+    assert query(settings, "select count(*) from raw.trace")[0][0] == 9
 
 
 def test_a_file_hashed_before_and_not_written_since_is_not_read_again(settings, monkeypatch):
