@@ -1329,7 +1329,6 @@ def load_file(
         wait()  # the same bytes as the file being committed: known once it is
     earlier = _earlier_load(con, sha)
     if earlier:
-        wait()
         name, status, load_id = earlier
         result.load_id = load_id
         if status == "retracted":
@@ -1342,8 +1341,10 @@ def load_file(
         if name == path.name:
             result.status = "already_loaded"
             if scan is not None:
+                wait()
                 _remember_stat(con, load_id, path.name, stat, _utc(now))
             return result
+        wait()
         result.status = "duplicate_content"
         result.reason = f"same bytes as {name}, loaded before; nothing loaded again"
         _ledger_row(con, result, sha, stat, None, now)
@@ -1984,8 +1985,9 @@ def ingest(settings: Settings, kinds: tuple[str, ...] = KINDS) -> IngestSummary:
         connections = [con, con.cursor()]
         committer = Committer()
         try:
-            files = [(kind, path) for kind, path in landing.files if kind in kinds]
-            for kind, path in files:
+            for kind, path in landing.files:
+                if kind not in kinds:
+                    continue
                 free = next(c for c in connections if c is not committer.con)
                 try:
                     results.append(load_file(free, settings, CONTRACTS[kind], path, committer))
