@@ -14,7 +14,6 @@ from contextlib import contextmanager
 
 import duckdb
 
-from pipelines import udfs
 from pipelines.config import Settings
 from pipelines.secrets import pii_key
 
@@ -77,6 +76,10 @@ def connect(
                 said = True
             time.sleep(0.5)
     try:
+        # imported here: pyarrow is a second's import that the steps reading only a
+        # release (the report) do without
+        from pipelines import udfs
+
         udfs.register(con, key)
         yield con
     finally:

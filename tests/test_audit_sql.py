@@ -202,6 +202,36 @@ def _query_batch():
     )
 
 
+def test_a_batch_that_says_materialize_false_is_read_by_each_query_and_the_flag_is_checked(
+    warehouse,
+):
+    """``"materialize": false`` (a plain filter of one model) keeps no temp table: the
+    checks read the query itself. A value other than true or false is refused."""
+    from pipelines.audit.gx_runner import kept, rows_sql
+    from pipelines.audit.suites import SuiteError, check_suite
+
+    context = gx.get_context(mode="ephemeral")
+    source = gx_duckdb.add_source(context, warehouse)
+    batch = _query_batch()
+    batch.spec["materialize"] = False
+    try:
+        with kept(batch, source):
+            assert batch.kept is None and rows_sql(batch) == batch.sql
+        del batch.spec["materialize"]
+        with kept(batch, source):
+            assert batch.kept is not None  # the default: computed once
+    finally:
+        gx_duckdb.close(source)
+
+    suite = {
+        "name": "rows",
+        "meta": {"batch": {"query": "select 1 as x", "materialize": "no"}},
+        "expectations": [],
+    }
+    with pytest.raises(SuiteError, match="materialize must be true or false"):
+        check_suite(suite)
+
+
 def test_a_query_batch_is_computed_once_into_a_temp_table_with_the_same_outcomes(warehouse):
     """A batch that is a query over history is kept in a temp table of GX's connection
     while its checks run (gx_runner.kept): every check has the outcome, counts and

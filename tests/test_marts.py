@@ -1083,8 +1083,10 @@ def test_a_models_row_rules_look_at_the_rows_written_since_the_tests_last_pass(b
     """A ``column_values`` test with ``incremental_by`` (the flagged model's, by
     ``written_at``): after a build, the transform records where its pass reached; the next
     build hands that watermark over, and the rules about one row at a time look at the
-    rows written since, while uniqueness still looks at every row. Without the watermark
-    every rule looks at every row."""
+    rows written since. Uniqueness looks at the rows that share a trace number with a row
+    written since: a new row that repeats an old one is found, two old rows made alike by
+    hand are not (they passed before; the audit's uniqueness over every row finds them).
+    Without the watermark every rule looks at every row."""
     s = built_copy
     model = "int_trace_requests_flagged"
     con = duckdb.connect(str(s.warehouse_path))
@@ -1108,12 +1110,20 @@ def test_a_models_row_rules_look_at_the_rows_written_since_the_tests_last_pass(b
             "written_at = written_at + interval 1 second where trace_number = ?",
             [last],
         )
-        # an old row twice
+        # an old row twice, by hand (its written_at is the pass's)
         con.execute(
             f"insert into intermediate.{model} select * from intermediate.{model} "
             f"where trace_number = (select min(trace_number) from intermediate.{model} "
             "where trace_number > ?)",
             [first],
+        )
+        # a row written since that repeats an old one's trace number
+        con.execute(
+            f"insert into intermediate.{model} select * replace "
+            f"(written_at + interval 1 second as written_at) from intermediate.{model} "
+            f"where trace_number = (select max(trace_number) from intermediate.{model} "
+            "where trace_number < ?)",
+            [last],
         )
     finally:
         con.close()
@@ -1131,7 +1141,7 @@ def test_a_models_row_rules_look_at_the_rows_written_since_the_tests_last_pass(b
     (failure,) = result.failures
     assert failure.endswith(
         ": origin: 2 row(s) with a value not accepted; "
-        "trace_number: 1 row(s) that repeat another row's values"
+        "trace_number: 2 row(s) that repeat another row's values"
     ), failure
 
 

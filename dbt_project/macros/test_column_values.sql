@@ -30,9 +30,12 @@
                      pass under the same code, which ``tracepipe transform`` keeps
                      (pipelines/transform.py, ``meta.dbt_test_passes``) and hands over in
                      TRACEPIPE_TEST_WATERMARKS. A row at or below it passed these rules
-                     then and holds the same values. Other unique rules and suppression
-                     span rows and look at every row. Without a watermark (the first
-                     build, a full refresh, changed code), every rule looks at every row.
+                     then and holds the same values. A unique column looks at the rows
+                     whose value a row past the watermark holds: two rows at or below it
+                     did not repeat a value at that pass, and a row changed since is past
+                     it. Unique combinations without the column, and suppression, span
+                     rows and look at every row. Without a watermark (the first build, a
+                     full refresh, changed code), every rule looks at every row.
 
   One row for each rule broken: the column (or the combination's columns, joined by
   commas), the rule, how many rows break it (for unique: the rows that repeat one before
@@ -47,6 +50,8 @@
 {%- set counted = [] -%}
 {#- the rules counted over every row, even with a watermark -#}
 {%- set spanning = [] -%}
+{#- unique columns: with a watermark, counted over the rows that share a value with a new row -#}
+{%- set keyed = [] -%}
 {%- for column in not_null -%}
     {%- do counted.append((column, "not_null", "count(*) filter (where " ~ column ~ " is null)")) -%}
 {%- endfor -%}
@@ -76,7 +81,13 @@
         {%- set rule = (columns | join(","), "unique",
             "count(*) - count(distinct {" ~ fields | join(", ") ~ "})") -%}
     {%- endif -%}
-    {%- do (counted if within else spanning).append(rule) -%}
+    {%- if within -%}
+        {%- do counted.append(rule) -%}
+    {%- elif incremental_by is not none and columns is string -%}
+        {%- do keyed.append(rule) -%}
+    {%- else -%}
+        {%- do spanning.append(rule) -%}
+    {%- endif -%}
 {%- endfor -%}
 {%- for column, condition in required_when.items() -%}
     {%- do counted.append((column, "required_when",
@@ -113,11 +124,19 @@
 {%- for column, rule, n_rows in spanning -%}
     {%- do all_rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
 {%- endfor -%}
+{%- set keyed_rules = [] -%}
+{%- for column, rule, n_rows in keyed -%}
+    {%- do keyed_rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
+{%- endfor -%}
 {%- if since is none -%}
-    {%- set scans = [(rows_rules + all_rules, model)] -%}
+    {%- set scans = [(rows_rules + all_rules + keyed_rules, model)] -%}
 {%- else -%}
     {%- set new_rows = "(select * from " ~ model ~ " where " ~ incremental_by ~ " > " ~ since ~ ")" -%}
     {%- set scans = [(rows_rules, new_rows), (all_rules, model)] -%}
+    {%- for r in keyed_rules -%}
+        {%- do scans.append(([r], "(select " ~ r.column ~ " from " ~ model ~ " where " ~ r.column
+            ~ " in (select " ~ r.column ~ " from " ~ new_rows ~ "))")) -%}
+    {%- endfor -%}
 {%- endif -%}
 select rule.column_name, rule.rule, rule.n_rows, rule.example
 from (

@@ -124,7 +124,10 @@ def kept(batch: Batch, source):
     table of GX's one connection, instead of once for each of GX's metric queries (a row
     count, each group of metrics, each check's unexpected rows): a window over every
     trace request, or a join of every request with its raw row, is then computed once
-    per audit. The table goes when the block ends (and with the connection)."""
+    per audit. The table goes when the block ends (and with the connection). A batch
+    with ``"materialize": false`` is not kept: its query is a filter of one model's
+    columns, which each metric query reads more cheaply than a copy of every row
+    (the dealers of ten million trace requests)."""
     whole = any(
         batch.scopes.get(spec["meta"]["check"], incremental.ALL) == incremental.ALL
         for spec in batch.expectations
@@ -134,6 +137,7 @@ def kept(batch: Batch, source):
         or batch.sql is None
         or batch.missing
         or "query" not in batch.spec
+        or batch.spec.get("materialize", True) is False
         or not whole
     ):
         yield

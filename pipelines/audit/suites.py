@@ -78,6 +78,8 @@ def check_suite(suite: dict, path: Path | str = "") -> None:
             )
         if "relation" in spec and not spec.get("columns"):
             raise SuiteError(f"{where}: batch {name!r} reads a relation but lists no columns")
+        if not isinstance(spec.get("materialize", True), bool):
+            raise SuiteError(f"{where}: batch {name!r}: materialize must be true or false")
         leaked = [c for c in spec.get("columns", []) if privacy.is_pii(c)]
         if leaked:
             raise SuiteError(f"{where}: batch {name!r} would read personal data: {leaked}")

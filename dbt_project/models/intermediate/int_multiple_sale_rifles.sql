@@ -1,7 +1,7 @@
 -- Demand Letter 3 rifles (docs/METHOD.md, multiple-sale recoveries): one row per rifle,
 -- identified by normalised manufacturer + serial, from its earliest report, with how
 -- many reports name it and the purchaser's hash as made once per report row
--- (int_multiple_sale_purchaser_keys). int_multiple_sale_rifles_matched matches them to
+-- (int_multiple_sale_purchaser_keys). int_multiple_sale_rifle_recoveries matches them to
 -- the traces.
 --
 -- Built again only when a load or retraction of multiple-sales exports came since its last
