@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import duckdb
 
+from pipelines import udfs
 from pipelines.config import Settings
 from pipelines.secrets import pii_key
 
@@ -76,10 +77,6 @@ def connect(
                 said = True
             time.sleep(0.5)
     try:
-        # imported here: pyarrow is a second's import that the steps reading only a
-        # release (the report) do without
-        from pipelines import udfs
-
         udfs.register(con, key)
         yield con
     finally:
