@@ -84,7 +84,7 @@
     {%- if within -%}
         {%- do counted.append(rule) -%}
     {%- elif incremental_by is not none and columns is string -%}
-        {%- do keyed.append(rule) -%}
+        {%- do keyed.append({"column": rule[0], "rule": rule[1], "n_rows": rule[2], "example": "null"}) -%}
     {%- else -%}
         {%- do spanning.append(rule) -%}
     {%- endif -%}
@@ -124,16 +124,12 @@
 {%- for column, rule, n_rows in spanning -%}
     {%- do all_rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
 {%- endfor -%}
-{%- set keyed_rules = [] -%}
-{%- for column, rule, n_rows in keyed -%}
-    {%- do keyed_rules.append({"column": column, "rule": rule, "n_rows": n_rows, "example": "null"}) -%}
-{%- endfor -%}
 {%- if since is none -%}
-    {%- set scans = [(rows_rules + all_rules + keyed_rules, model)] -%}
+    {%- set scans = [(rows_rules + all_rules + keyed, model)] -%}
 {%- else -%}
     {%- set new_rows = "(select * from " ~ model ~ " where " ~ incremental_by ~ " > " ~ since ~ ")" -%}
     {%- set scans = [(rows_rules, new_rows), (all_rules, model)] -%}
-    {%- for r in keyed_rules -%}
+    {%- for r in keyed -%}
         {%- do scans.append(([r], "(select " ~ r.column ~ " from " ~ model ~ " where " ~ r.column
             ~ " in (select " ~ r.column ~ " from " ~ new_rows ~ "))")) -%}
     {%- endfor -%}
