@@ -15,7 +15,11 @@ dialect, and two things break (``../shared/STACK-NOTES.md``; upstream issues 107
   ``patch`` averages it as a number, so a flag's mean is its share of true rows, as in
   pandas.
 
-``tests/test_audit_sql.py`` fails when either stops working (an expectation that no
+And one that is only slow: GX counts the rows per value of a unique column with a window
+over every row; on DuckDB ``patch`` counts them with one aggregate instead (same rows,
+about half the time on ten million trace numbers).
+
+``tests/test_audit_sql.py`` fails when any of them stops working (an expectation that no
 longer evaluates, or a regex check that no longer finds its rows). The engine holds the
 warehouse open, read-only, until ``close`` disposes of it.
 
@@ -65,6 +69,7 @@ def patch() -> None:
         column_values_match_regex_list,
         column_values_not_match_regex,
         column_values_not_match_regex_list,
+        column_values_unique,
     )
 
     engine._PERSISTED_CONNECTION_DIALECTS = (
@@ -87,20 +92,14 @@ def patch() -> None:
     def mean_as_number(cls, column, **kwargs):
         return sa.func.avg(sa.cast(column, sa.Float))
 
-    # Its decorators wrap the function written in column_mean.py: replace that one.
-    wrapper, replaced = column_mean.ColumnMean._sqlalchemy, False
-    while wrapper is not None and not replaced:
-        inner = None
-        for cell in wrapper.__closure__ or ():
-            found = cell.cell_contents
-            if callable(found) and getattr(found, "__code__", None) is not None:
-                if found.__code__.co_filename == column_mean.__file__:
-                    cell.cell_contents, replaced = mean_as_number, True
-                    break
-                inner = found
-        wrapper = inner
-    if not replaced:
-        raise RuntimeError("GX's column mean is no longer built as gx_duckdb.patch expects")
+    _replace_written_function(
+        column_mean.ColumnMean._sqlalchemy, column_mean, lambda written: mean_as_number
+    )
+    _replace_written_function(
+        column_values_unique.ColumnValuesUnique._sqlalchemy_function,
+        column_values_unique,
+        lambda written: _count_per_value(column_values_unique, written),
+    )
 
     for module in (
         util,
@@ -114,6 +113,55 @@ def patch() -> None:
         if hasattr(module, "get_dialect_regex_expression"):
             module.get_dialect_regex_expression = regex_expression
     _PATCHED = True
+
+
+def _replace_written_function(wrapper, module, replacement) -> None:
+    """Put ``replacement(written)`` in place of the function ``written`` in ``module`` that
+    GX's metric decorators wrap in ``wrapper`` (the decorators keep it in their closures)."""
+    replaced = False
+    while wrapper is not None and not replaced:
+        inner = None
+        for cell in wrapper.__closure__ or ():
+            found = cell.cell_contents
+            if callable(found) and getattr(found, "__code__", None) is not None:
+                if found.__code__.co_filename == module.__file__:
+                    cell.cell_contents, replaced = replacement(found), True
+                    break
+                inner = found
+        wrapper = inner
+    if not replaced:
+        raise RuntimeError(f"{module.__name__} is no longer built as gx_duckdb.patch expects")
+
+
+def _count_per_value(unique, written):
+    """GX's count of rows per value for ``expect_column_values_to_be_unique`` on DuckDB.
+
+    GX writes it as a window, ``count(*) over (partition by column)``, one output row per
+    row. The same rows (each value with its count, once per row that holds it) come from
+    one hash aggregate and a lateral ``range`` that repeats each value as often as it
+    occurs: 1.6-2.2 s instead of 3.4-4.3 s over ten million trace numbers. Other
+    dialects (GX knows a module for them) keep GX's window."""
+    import sqlalchemy as sa
+
+    def count_per_value(cls, column, _table, **kwargs):
+        if kwargs.get("_dialect") is not None:  # GX has no dialect module for DuckDB
+            return written(cls, column, _table, **kwargs)
+        label = unique._count_label(kwargs["_metrics"]["table.columns"])
+        source = _table.subquery() if isinstance(_table, sa.Select) else _table
+        groups = (
+            sa.select(sa.column(column.name), sa.func.count().label(label))
+            .select_from(source)
+            .group_by(sa.column(column.name))
+            .subquery("column_values_count_per_value_groups")
+        )
+        copies = sa.func.range(groups.c[label]).table_valued("range").alias("copies_per_value")
+        return (
+            sa.select(groups.c[column.name], groups.c[label])
+            .select_from(groups.join(copies, sa.true()))
+            .alias(unique._DUP_KEY_SUBQUERY_ALIAS)
+        )
+
+    return count_per_value
 
 
 def add_source(context, settings: Settings, name: str = "warehouse"):
