@@ -187,6 +187,34 @@ def test_a_step_run_too_early_says_what_to_run_first(data, capsys, argv, says):
     assert "in use" not in line  # a missing warehouse is not a busy one
 
 
+def test_every_step_refusal_main_looks_up_is_an_error_class_of_its_module():
+    import importlib
+
+    for module, name in cli.STEP_REFUSALS:
+        assert issubclass(getattr(importlib.import_module(module), name), RuntimeError)
+
+
+def test_a_command_imports_no_step_it_does_not_run(data):
+    # main names the steps' errors without importing their modules (pandera, GX and dbt
+    # are seconds of a command's start): a refused report imports none of them.
+    probe = (
+        "import sys\n"
+        "from pipelines import cli\n"
+        "code = cli.main(['report'])\n"
+        "heavy = ('pandera', 'great_expectations', 'dbt', 'pipelines.ingest', 'pipelines.audit')\n"
+        "print(code, [m for m in heavy if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "TRACEPIPE_DATA_DIR": str(data.data_dir), "TRACEPIPE_PII_KEY": KEY},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.split() == [str(cli.EXIT_FAILED), "[]"], done.stderr
+    assert "FAILED: no release has been published yet" in done.stderr
+
+
 def test_run_with_an_empty_landing_folder_says_to_land_exports(data, capsys):
     data.ensure_landing()
     code, out, err = run(capsys, "run")
