@@ -104,19 +104,16 @@ def _fail_fast(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from pipelines.audit import SuiteError
-        from pipelines.ingest import LandingError
-        from pipelines.publish import PublishRefused
-        from pipelines.secrets import KeyRefused
-        from pipelines.steps import ReleaseHeld
-        from pipelines.transform import TransformFailed
+        from pipelines.steps import ReleaseHeld, refused
 
         try:
             return func(*args, **kwargs)
         except ReleaseHeld as exc:
             raise AirflowFailException(f"RELEASE HELD: {exc}") from exc
-        except (TransformFailed, SuiteError, LandingError, KeyRefused, PublishRefused) as exc:
-            raise AirflowFailException(str(exc)) from exc
+        except Exception as exc:
+            if refused(exc):
+                raise AirflowFailException(str(exc)) from exc
+            raise
 
     return wrapper
 

@@ -1329,27 +1329,6 @@ def _fail(exc: BaseException, verbose: bool) -> int:
     return EXIT_FAILED
 
 
-# What a step raises when it refuses or fails for a reason it states, by the module that
-# defines it. They are looked up, not imported, by ``main``: four of these modules bring
-# pandas, pandera or dbt (1-2.5 s of every command's start, the report's included), and
-# the error of a module that was never imported was never raised.
-STEP_REFUSALS = (
-    ("pipelines.transform", "TransformFailed"),
-    ("pipelines.publish", "PublishRefused"),
-    ("pipelines.audit.suites", "SuiteError"),
-    ("pipelines.ingest", "LandingError"),
-    ("pipelines.retract", "RetractRefused"),
-    ("pipelines.secrets", "KeyRefused"),
-)
-
-
-def _step_refused(exc: BaseException) -> bool:
-    return any(
-        module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
-        for module, name in STEP_REFUSALS
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -1364,7 +1343,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     console = _setup_logging(args.verbose)
 
-    from pipelines.steps import ReleaseHeld
+    from pipelines.steps import ReleaseHeld, refused
     from pipelines.warehouse import WarehouseBusy
 
     try:
@@ -1398,7 +1377,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return EXIT_OK
     except Exception as exc:
-        if _step_refused(exc):
+        if refused(exc):
             shout("FAILED:", str(exc))
             return EXIT_FAILED
         return _fail(exc, args.verbose)

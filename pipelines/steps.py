@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import sys
 from collections.abc import Callable
 
 from pipelines import fingerprint
@@ -38,6 +39,28 @@ class ReleaseHeld(RuntimeError):
         super().__init__(message)
         self.summary = summary or {}
         self.current = current
+
+
+# What a step raises when it refuses or fails for a reason it states (a failure that
+# running it again cannot mend), by the module that defines it. Callers ask ``refused``
+# instead of importing these modules to catch them: four of them bring pandas, pandera
+# or dbt, and the error of a module that was never imported was never raised.
+STEP_REFUSALS = (
+    ("pipelines.transform", "TransformFailed"),
+    ("pipelines.publish", "PublishRefused"),
+    ("pipelines.audit.suites", "SuiteError"),
+    ("pipelines.ingest", "LandingError"),
+    ("pipelines.retract", "RetractRefused"),
+    ("pipelines.secrets", "KeyRefused"),
+)
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether ``exc`` is a step's stated refusal (``STEP_REFUSALS``)."""
+    return any(
+        module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
+        for module, name in STEP_REFUSALS
+    )
 
 
 def new_run_id() -> str:

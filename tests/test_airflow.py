@@ -279,3 +279,21 @@ def test_every_dag_runs_end_to_end_and_the_assets_carry_the_release(story):
 
     assert story["watch_states"]["new_exports_landed"][0] == "success"
     assert [e["dag"] for e in story["landed_events"]] == ["landing_watch"]
+
+
+def test_a_step_refusal_fails_its_task_at_once_and_other_errors_are_left_to_retry():
+    from airflow.exceptions import AirflowFailException
+
+    from pipelines.airflow_tasks import _fail_fast
+    from pipelines.ingest import LandingError
+    from pipelines.steps import ReleaseHeld
+
+    def raising(exc):
+        return _fail_fast(lambda: (_ for _ in ()).throw(exc))
+
+    with pytest.raises(AirflowFailException, match="^the landing folder is gone$"):
+        raising(LandingError("the landing folder is gone"))()
+    with pytest.raises(AirflowFailException, match="^RELEASE HELD: 2 checks failed$"):
+        raising(ReleaseHeld("2 checks failed"))()
+    with pytest.raises(OSError, match="disk full"):  # may pass on a retry
+        raising(OSError("disk full"))()
