@@ -468,6 +468,29 @@ def test_a_warehouse_of_an_earlier_version_gets_its_version_columns(settings):
     ) == [(1,)]
 
 
+def test_a_trace_rows_stored_key_is_its_trimmed_trace_number_in_raw_and_retracted(settings):
+    """The dbt models find the raw rows of the keys a load or a retraction touched by
+    ``_key`` (dbt_project/macros/versions.sql), taking it for the trimmed trace number:
+    so it is, for rows loaded now, and for retracted rows of an earlier version."""
+    from pipelines.ingest import ensure_tables
+    from pipelines.retract import retract
+    from pipelines.warehouse import connect
+
+    data = rows(3)
+    data[0]["trace_number"] = "  T2013-PADDED "
+    write_export(settings.landing_dir / "trace" / "a.csv", "trace", data)
+    write_export(settings.landing_dir / "trace" / "b.csv", "trace", rows(2, "T2014-"))
+    ingest(settings)
+    retract(settings, "b.csv", "wrong year")
+    with connect(settings) as con:
+        con.execute("update retracted.trace set _key = null")  # as rows retracted before it
+        ensure_tables(con)
+    for table in ("raw.trace", "retracted.trace"):
+        keys = query(settings, f"select _key, trim(trace_number) from {table}")
+        assert keys and all(key == trimmed for key, trimmed in keys), table
+    assert ("T2013-PADDED",) in query(settings, "select _key from raw.trace")
+
+
 def test_retract_from_the_command_line_says_what_it_did_or_what_to_do(
     settings, capsys, monkeypatch
 ):

@@ -201,11 +201,22 @@
 {%- endmacro %}
 
 
-{# The trace keys that loads and retractions after change ``since_seq`` touched. #}
+{# The trace keys that loads and retractions after change ``since_seq`` touched: the
+   raw rows' ``_key``, the record key the ingest stores with each row
+   (pipelines/ingest.py, key_column_sql), which for a trace request is its trimmed trace
+   number (never missing: the contract requires it). A model finds the raw rows of these
+   keys by that stored column (raw_rows_of_touched_keys), not by trimming every raw
+   trace number again (10 M traces: 1.3-1.6 s -> 0.3-0.4 s for int_trace_versions). #}
 {% macro trace_keys_touched_since(since_seq) -%}
-    select trim(trace_number) from {{ source('raw', 'trace') }} where _load_seq > {{ since_seq }}
+    select _key from {{ source('raw', 'trace') }} where _load_seq > {{ since_seq }}
     union
-    select trim(trace_number) from {{ source('retracted', 'trace') }} where _retract_seq > {{ since_seq }}
+    select _key from {{ source('retracted', 'trace') }} where _retract_seq > {{ since_seq }}
+{%- endmacro %}
+
+
+{# The condition on raw.trace for the rows of ``touched`` (trace_keys_touched_since). #}
+{% macro raw_rows_of_touched_keys(touched) -%}
+    _key in ({{ touched }})
 {%- endmacro %}
 
 
@@ -344,26 +355,45 @@
 {# What changed since the last run of a model located by the licensee listing
    (int_trace_dealer_listings, int_trace_requests_flagged), at compile time:
    listing_changed (the listing has a load other than the latest its rows were located
-   with, listing_loaded_at), since (when it last wrote a row, written_at) and loads (the
+   with, listing_loaded_at), since (when it last wrote a row, written_at), loads (the
    loads that hold current trace versions int_trace_versions wrote since then: constants,
    so that DuckDB pushes `load_id in (...)` down to the scan of raw.trace under the
-   staging view; a subquery there would normalise every row before filtering). Nothing
+   staging view; a subquery there would normalise every row before filtering) and
+   first_load_seq (the smallest load_seq of those loads; in_changed_loads). Nothing
    changed when the model is not incremental or must be rebuilt (``reprocess_all``). #}
 {% macro trace_changes_since_last_run(reprocess_all) -%}
-    {%- set changes = {'listing_changed': false, 'since': none, 'loads': []} -%}
+    {%- set changes = {'listing_changed': false, 'since': none, 'loads': [], 'first_load_seq': none} -%}
     {%- if is_incremental() and execute and not reprocess_all -%}
         {%- set row = run_query(
             "select " ~ latest_listing_load() ~ " "
             ~ "is distinct from max(listing_loaded_at), max(written_at)::varchar from " ~ this
         ).rows[0] -%}
         {%- set since = row[1] or '-infinity' -%}
-        {%- set loads = run_query(
-            "select distinct load_id from " ~ ref('int_trace_versions')
-            ~ " where is_current and written_at > timestamp '" ~ since ~ "' order by 1"
-        ).columns[0].values() | list -%}
-        {%- do changes.update({'listing_changed': row[0], 'since': since, 'loads': loads}) -%}
+        {%- set found = run_query(
+            "select load_id, min(load_seq) from " ~ ref('int_trace_versions')
+            ~ " where is_current and written_at > timestamp '" ~ since ~ "' group by 1 order by 1"
+        ) -%}
+        {%- set seqs = found.columns[1].values() | reject('none') | list -%}
+        {%- do changes.update({
+            'listing_changed': row[0],
+            'since': since,
+            'loads': found.columns[0].values() | list,
+            'first_load_seq': (seqs | min) if seqs else none,
+        }) -%}
     {%- endif -%}
     {{- return(changes) -}}
+{%- endmacro %}
+
+
+{# The staged rows of the loads trace_changes_since_last_run found: their load ids, and
+   load_seq from the first of them on. The same rows (a load's rows all carry its
+   load_seq); but raw.trace is appended in load order, so DuckDB's zone maps on
+   load_seq skip the row groups of the loads before, which random load ids do not (a
+   daily run of the flagged model at 10 M traces read 5.5 M raw rows three times for
+   the day's 1,116: its select 2.6 s -> 1.5 s). #}
+{% macro in_changed_loads(changes) -%}
+    load_id in ({{ sql_strings(changes.loads) }})
+    {%- if changes.first_load_seq is not none %} and load_seq >= {{ changes.first_load_seq }}{% endif %}
 {%- endmacro %}
 
 

@@ -40,7 +40,7 @@ requests as (
 
     select * from {{ ref('int_trace_requests_current') }}
     {% if adding %}
-    where load_id in ({{ sql_strings(changes.loads) }})
+    where {{ in_changed_loads(changes) }}
     {% endif %}
 
 ),

@@ -61,7 +61,7 @@ requests as not materialized (
     -- (the wide rows once; two narrow passes that read only the columns they need).
     select * from {{ ref('int_trace_requests_current') }}
     {% if is_incremental() and not reprocess_all %}
-    where load_id in ({{ sql_strings(changes.loads) }})
+    where {{ in_changed_loads(changes) }}
         and trace_number in (select trace_number from touched)
     {% endif %}
 
@@ -260,10 +260,13 @@ carried as (
         from {{ this }}
         where (
                 repeat_key in (select repeat_key from classified where repeat_key is not null)
+                -- Without `repeat_key is not null` (a null matches nothing here
+                -- anyway): with it, DuckDB estimated this side below `touched` and
+                -- built its hash table on 8.4 M of this table's rows instead of the
+                -- day's few touched requests (10 M traces: 2.4 s against 0.2 s).
                 or repeat_key in (
                     select repeat_key from {{ this }}
                     where trace_number in (select trace_number from touched)
-                        and repeat_key is not null
                 )
             )
             and trace_number not in (select trace_number from touched)

@@ -36,7 +36,7 @@ received as (
     select trim(trace_number) as trace_number, _load_id as load_id, _row_number as file_row_number
     from {{ source('raw', 'trace') }}
     {% if since_seq >= 0 %}
-    where trim(trace_number) in (select * from touched)
+    where {{ raw_rows_of_touched_keys('select * from touched') }}
     {% endif %}
 
 ),

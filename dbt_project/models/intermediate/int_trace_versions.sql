@@ -31,7 +31,7 @@ received as (
         nullif(upper(trim(trace_result)), '') as trace_result
     from {{ source('raw', 'trace') }}
     {% if since_seq >= 0 %}
-    where trim(trace_number) in ({{ trace_keys_touched_since(since_seq) }})
+    where {{ raw_rows_of_touched_keys(trace_keys_touched_since(since_seq)) }}
     {% endif %}
 
 ),
