@@ -989,13 +989,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                     null::varchar as _retraction_reason
                 from raw.{contract.kind} limit 0"""
         )
-        con.execute(f"alter table retracted.{contract.kind} add column if not exists _key varchar")
-        # Rows retracted before raw had the column: the models find a retraction's keys
-        # by it (dbt_project/macros/versions.sql, trace_keys_touched_since).
-        con.execute(
-            f"update retracted.{contract.kind} set _key = "
-            f"{key_column_sql(contract, f'retracted.{contract.kind}')} where _key is null"
-        )
+        _add_key_column(con, contract, "retracted")
 
 
 LEDGER_VERSION_COLUMNS = (
@@ -1053,17 +1047,15 @@ def _add_version_columns(con, contract: Contract) -> None:
     )
 
 
-def _add_key_column(con, contract: Contract) -> None:
-    """``_key``: a raw row's record key as compared (``key_column_sql``), stored so the
-    ingest finds the earlier versions of a file's keys by one narrow column instead of
-    trimming every key in raw for every file, and the dbt models the raw rows of the
-    keys a load touched (dbt_project/macros/versions.sql). Filled for rows of an earlier
-    version of the pipeline."""
-    kind = contract.kind
-    con.execute(f"alter table raw.{kind} add column if not exists _key varchar")
-    con.execute(
-        f"update raw.{kind} set _key = {key_column_sql(contract, f'raw.{kind}')} where _key is null"
-    )
+def _add_key_column(con, contract: Contract, schema: str = "raw") -> None:
+    """``_key``: a raw (or retracted) row's record key as compared (``key_column_sql``),
+    stored so the ingest finds the earlier versions of a file's keys by one narrow column
+    instead of trimming every key in raw for every file, and the dbt models the rows of
+    the keys a load or a retraction touched (dbt_project/macros/versions.sql). Filled for
+    rows of an earlier version of the pipeline."""
+    table = f"{schema}.{contract.kind}"
+    con.execute(f"alter table {table} add column if not exists _key varchar")
+    con.execute(f"update {table} set _key = {key_column_sql(contract, table)} where _key is null")
 
 
 def key_column_sql(contract: Contract, alias: str) -> str:

@@ -359,8 +359,9 @@
    loads that hold current trace versions int_trace_versions wrote since then: constants,
    so that DuckDB pushes `load_id in (...)` down to the scan of raw.trace under the
    staging view; a subquery there would normalise every row before filtering) and
-   first_load_seq (the smallest load_seq of those loads; in_changed_loads). Nothing
-   changed when the model is not incremental or must be rebuilt (``reprocess_all``). #}
+   first_load_seq (the smallest load_seq of those loads, none if one lacks it;
+   in_changed_loads). Nothing changed when the model is not incremental or must be
+   rebuilt (``reprocess_all``). #}
 {% macro trace_changes_since_last_run(reprocess_all) -%}
     {%- set changes = {'listing_changed': false, 'since': none, 'loads': [], 'first_load_seq': none} -%}
     {%- if is_incremental() and execute and not reprocess_all -%}
@@ -373,12 +374,12 @@
             "select load_id, min(load_seq) from " ~ ref('int_trace_versions')
             ~ " where is_current and written_at > timestamp '" ~ since ~ "' group by 1 order by 1"
         ) -%}
-        {%- set seqs = found.columns[1].values() | reject('none') | list -%}
+        {%- set seqs = found.columns[1].values() | list -%}
         {%- do changes.update({
             'listing_changed': row[0],
             'since': since,
             'loads': found.columns[0].values() | list,
-            'first_load_seq': (seqs | min) if seqs else none,
+            'first_load_seq': none if (not seqs or none in seqs) else seqs | min,
         }) -%}
     {%- endif -%}
     {{- return(changes) -}}
